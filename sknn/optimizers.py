@@ -1,0 +1,83 @@
+"""Stochastic gradient descent with optional momentum (chapters 1 and 3).
+
+The backward pass hands the optimizer *steps*, eta times the mini-batch's
+mean gradient of the unregularized cost C_0, already computed in place. The
+optimizer adds the regularization term and moves the parameters:
+
+* plain SGD (``momentum=0``), eq. 20-21 with the regularizer's term
+  (eq. 93 for L2, eq. 97 for L1)::
+
+      w -> w - eta lambda/n dR/dw - step
+
+* momentum (chapter 3, "Momentum-based gradient descent"), with velocities v
+  and friction coefficient mu; biases get momentum too, but no penalty::
+
+      v -> mu v - eta lambda/n dR/dw - step
+      w -> w + v
+"""
+
+import numpy as np
+
+
+class SGD:
+    """Mini-batch gradient descent with an optional momentum coefficient.
+
+    Parameters
+    ----------
+    regularizer : object
+        One of :mod:`sknn.regularizers`, used for the weights only.
+    lmbda : float
+        The regularization parameter lambda.
+    n_samples : float
+        The training-set size n that lambda is divided by (eq. 87, 95).
+    momentum : float
+        The momentum coefficient mu in [0, 1); 0 is plain SGD.
+
+    Attributes
+    ----------
+    weight_velocities, bias_velocities : list of ndarray or None
+        The velocities v, created on the first step when ``momentum > 0``.
+        They persist between epochs and across ``warm_start`` fits.
+    """
+
+    def __init__(self, regularizer, lmbda, n_samples, momentum=0.0):
+        self.regularizer = regularizer
+        self.lmbda = lmbda
+        self.n_samples = n_samples
+        self.momentum = momentum
+        self.weight_velocities = None
+        self.bias_velocities = None
+        self._scratch = None
+
+    def step(self, weights, biases, weight_steps, bias_steps, learning_rate):
+        """Update ``weights`` and ``biases`` in place from this mini-batch's steps."""
+        if self._scratch is None:
+            self._scratch = [np.empty_like(w) for w in weights]
+        rate = learning_rate * self.lmbda / self.n_samples
+        if self.momentum == 0.0:
+            for w, b, w_step, b_step, scratch in zip(
+                weights, biases, weight_steps, bias_steps, self._scratch
+            ):
+                self.regularizer.subtract_gradient(w, rate, w, scratch)
+                np.subtract(w, w_step, out=w)
+                np.subtract(b, b_step, out=b)
+            return
+        if self.weight_velocities is None:
+            self.weight_velocities = [np.zeros_like(w) for w in weights]
+            self.bias_velocities = [np.zeros_like(b) for b in biases]
+        for w, b, w_step, b_step, v_w, v_b, scratch in zip(
+            weights,
+            biases,
+            weight_steps,
+            bias_steps,
+            self.weight_velocities,
+            self.bias_velocities,
+            self._scratch,
+        ):
+            np.multiply(v_w, self.momentum, out=v_w)
+            self.regularizer.subtract_gradient(w, rate, v_w, scratch)
+            np.subtract(v_w, w_step, out=v_w)
+            np.add(w, v_w, out=w)
+            np.multiply(v_b, self.momentum, out=v_b)
+            np.subtract(v_b, b_step, out=v_b)
+            np.add(b, v_b, out=b)
