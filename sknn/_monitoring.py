@@ -1,0 +1,59 @@
+"""What is measured after each epoch: cost and accuracy, the book's four monitors.
+
+network2.py's ``SGD`` takes four flags, ``monitor_training_cost``,
+``monitor_training_accuracy``, ``monitor_evaluation_cost`` and
+``monitor_evaluation_accuracy``. Each costs a full forward pass over its data
+set, so each is opt-in here too, through the ``monitor`` hyperparameter.
+"""
+
+import numpy as np
+
+MONITORS = (
+    "training_cost",
+    "training_accuracy",
+    "validation_cost",
+    "validation_accuracy",
+)
+
+
+def count_correct(outputs, Y, multilabel):
+    """Samples whose prediction from ``outputs`` matches the one-hot or indicator ``Y``."""
+    if multilabel:
+        return int(np.all((outputs > 0.5) == (Y > 0.5), axis=1).sum())
+    return int((outputs.argmax(axis=1) == Y.argmax(axis=1)).sum())
+
+
+def measure(network, data, wanted, *, prefix, penalty, multilabel):
+    """Return the monitored quantities for one data set as record entries.
+
+    Parameters
+    ----------
+    network : sknn._network.Network
+    data : tuple (X, Y, sample_weight)
+    wanted : set of str
+        Monitors among :data:`MONITORS`; those not starting with ``prefix``
+        are ignored.
+    prefix : {"training", "validation"}
+    penalty : float
+        The regularization term, added to the cost so that it is the cost the
+        network minimises (network2.py's ``total_cost``).
+    multilabel : bool
+    """
+    want_cost = f"{prefix}_cost" in wanted
+    want_accuracy = f"{prefix}_accuracy" in wanted
+    if not (want_cost or want_accuracy):
+        return {}
+    X, Y, sample_weight = data
+    outputs = network.feedforward(X)
+    record = {}
+    if want_cost:
+        per_sample = network.cost.fn(outputs, Y)
+        record[f"{prefix}_cost"] = (
+            float(np.average(per_sample, weights=sample_weight)) + penalty
+        )
+    if want_accuracy:
+        correct = count_correct(outputs, Y, multilabel)
+        record[f"{prefix}_accuracy"] = correct / X.shape[0]
+        record[f"{prefix}_correct"] = correct
+        record[f"{prefix}_size"] = X.shape[0]
+    return record
