@@ -1,0 +1,318 @@
+"""Watching training: history, validation data, early stopping, schedule, callbacks."""
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from sknn import DivergenceWarning, MLPClassifierBook, TrainingInterruptedWarning
+from sknn._monitoring import MONITORS
+from sknn._network import Network
+
+ALL_MONITORS = MONITORS
+
+
+@pytest.fixture(scope="module")
+def digits(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    return X_train[:600], X_test[:300], y_train[:600], y_test[:300]
+
+
+def test_history_records_every_monitor_and_matches_the_final_model(digits):
+    X, X_val, y, y_val = digits
+    clf = MLPClassifierBook(
+        monitor=ALL_MONITORS, epochs=4, lmbda=2.0, random_state=0
+    ).fit(X, y, X_val=X_val, y_val=y_val)
+    assert [r["epoch"] for r in clf.history_] == [1, 2, 3, 4]
+    last = clf.history_[-1]
+    assert last["training_accuracy"] == pytest.approx(clf.score(X, y))
+    assert last["validation_accuracy"] == pytest.approx(clf.score(X_val, y_val))
+    assert last["validation_correct"] == round(clf.score(X_val, y_val) * len(y_val))
+    assert last["validation_size"] == len(y_val)
+    network = clf._network()
+    Y = clf._with_targets((X, y, None))[1]
+    penalty = 0.5 * 2.0 / len(X) * sum((w**2).sum() for w in clf.coefs_)
+    assert last["training_cost"] == pytest.approx(network.mean_cost(X, Y) + penalty)
+    assert clf.loss_curve_ == [r["training_cost"] for r in clf.history_]
+    assert all(r["learning_rate"] == 0.5 and r["time"] > 0 for r in clf.history_)
+
+
+def test_monitoring_off_records_only_epoch_rate_and_time(digits):
+    X, _, y, _ = digits
+    clf = MLPClassifierBook(monitor=(), epochs=2, random_state=0).fit(X, y)
+    assert [set(r) for r in clf.history_] == [{"epoch", "learning_rate", "time"}] * 2
+
+
+def test_monitoring_does_not_change_training(digits):
+    X, X_val, y, y_val = digits
+    watched = MLPClassifierBook(monitor=ALL_MONITORS, epochs=3, random_state=0)
+    unwatched = clone(watched).set_params(monitor=())
+    watched.fit(X, y, X_val=X_val, y_val=y_val)
+    unwatched.fit(X, y)
+    np.testing.assert_array_equal(watched.coefs_[0], unwatched.coefs_[0])
+
+
+def test_unknown_monitor_is_named(digits):
+    X, _, y, _ = digits
+    with pytest.raises(ValueError, match="validation_accuracy"):
+        MLPClassifierBook(monitor=("test_accuracy",)).fit(X, y)
+
+
+def test_validation_fraction_holds_out_a_stratified_seeded_split(digits):
+    X, _, y, _ = digits
+    clf = MLPClassifierBook(
+        validation_fraction=0.25, monitor=ALL_MONITORS, epochs=2, random_state=0
+    ).fit(X, y)
+    assert clf.history_[0]["validation_size"] == 150
+    assert clf.history_[0]["training_size"] == 450
+    again = clone(clf).fit(X, y)
+    assert again.history_ == [
+        {**r, "time": a["time"]} for r, a in zip(clf.history_, again.history_)
+    ]
+
+
+def test_validation_labels_must_be_known(digits):
+    X, X_val, y, y_val = digits
+    with pytest.raises(ValueError, match="y_val holds classes"):
+        MLPClassifierBook(epochs=1).fit(X[y < 5], y[y < 5], X_val=X_val, y_val=y_val)
+    with pytest.raises(ValueError, match="both X_val and y_val"):
+        MLPClassifierBook(epochs=1).fit(X, y, X_val=X_val)
+
+
+@pytest.fixture
+def plateau_after(monkeypatch):
+    """Make validation accuracy climb until a chosen epoch, then stay flat below its best."""
+    import sknn._classifier
+
+    def install(epoch_of_best):
+        calls = {"epoch": 0}
+        real_measure = sknn._classifier.measure
+
+        def measure(network, data, wanted, *, prefix, **kwargs):
+            record = real_measure(network, data, wanted, prefix=prefix, **kwargs)
+            if prefix == "validation":
+                calls["epoch"] += 1
+                epoch = calls["epoch"]
+                record["validation_accuracy"] = epoch / 100 if epoch <= epoch_of_best else 0
+            return record
+
+        monkeypatch.setattr(sknn._classifier, "measure", measure)
+
+    return install
+
+
+def test_early_stopping_stops_after_n_flat_epochs_and_restores_the_best(
+    digits, plateau_after
+):
+    X, X_val, y, y_val = digits
+    plateau_after(4)
+    snapshots = {}
+
+    def remember(estimator, record):
+        snapshots[record["epoch"]] = [w.copy() for w in estimator.coefs_]
+
+    clf = MLPClassifierBook(
+        early_stopping=True,
+        n_iter_no_change=3,
+        epochs=30,
+        random_state=0,
+        callbacks=[remember],
+    )
+    clf.fit(X, y, X_val=X_val, y_val=y_val)
+    assert clf.n_iter_ == 7
+    assert clf.stop_reason_ == "early_stopping"
+    assert clf.best_epoch_ == 4
+    np.testing.assert_array_equal(clf.coefs_[0], snapshots[4][0])
+
+
+def test_halving_schedule_halves_at_plateaus_and_stops_at_eta0_over_128(
+    digits, plateau_after
+):
+    X, X_val, y, y_val = digits
+    plateau_after(1)
+    clf = MLPClassifierBook(
+        learning_rate_schedule="halving",
+        n_iter_no_change=2,
+        learning_rate=0.4,
+        epochs=100,
+        random_state=0,
+    ).fit(X, y, X_val=X_val, y_val=y_val)
+    rates = [r["learning_rate"] for r in clf.history_]
+    assert rates == [0.4] * 3 + [0.2] * 2 + [0.1] * 2 + [0.05] * 2 + [0.025] * 2 + [
+        0.0125
+    ] * 2 + [0.00625] * 2 + [0.003125] * 2
+    assert clf.learning_rate_ < 0.4 / 128
+    assert clf.stop_reason_ == "learning_rate_floor"
+    assert clf.best_epoch_ == 1
+
+
+def test_early_stopping_without_validation_data_is_refused(digits):
+    X, _, y, _ = digits
+    with pytest.raises(ValueError, match="validation_fraction"):
+        MLPClassifierBook(early_stopping=True).fit(X, y)
+
+
+def test_callback_stopping_at_epoch_3(digits):
+    X, _, y, _ = digits
+    seen = []
+
+    def stop_at_3(estimator, record):
+        seen.append((estimator, record["epoch"]))
+        return record["epoch"] == 3
+
+    clf = MLPClassifierBook(epochs=10, callbacks=[stop_at_3], random_state=0).fit(X, y)
+    assert clf.n_iter_ == 3
+    assert clf.stop_reason_ == "callback"
+    assert [epoch for _, epoch in seen] == [1, 2, 3]
+    assert all(est is clf for est, _ in seen)
+
+
+def test_callback_object_with_hooks(digits):
+    X, _, y, _ = digits
+
+    class Recorder:
+        def __init__(self):
+            self.epochs, self.ended = [], False
+
+        def on_epoch_end(self, estimator, record):
+            self.epochs.append(record["epoch"])
+
+        def on_train_end(self, estimator):
+            self.ended = True
+
+    recorder = Recorder()
+    MLPClassifierBook(epochs=2, callbacks=[recorder]).fit(X, y)
+    assert recorder.epochs == [1, 2] and recorder.ended
+
+
+def test_bad_callback_is_named(digits):
+    X, _, y, _ = digits
+    with pytest.raises(TypeError, match="callback"):
+        MLPClassifierBook(epochs=1, callbacks=[42]).fit(X, y)
+
+
+def test_verbose_prints_one_line_per_epoch_like_network2(digits, capsys):
+    X, X_val, y, y_val = digits
+    MLPClassifierBook(epochs=2, verbose=True, random_state=0).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[1].startswith("Epoch 2: training cost ")
+    assert f"validation accuracy " in lines[1] and f" / {len(y_val)}" in lines[1]
+
+
+def test_ctrl_c_keeps_the_last_completed_epoch(digits, monkeypatch):
+    X, _, y, _ = digits
+    calls = {"n": 0}
+    original = Network.train_epoch
+
+    def interrupted_on_third(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            self.weights[0][...] = np.nan
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "train_epoch", interrupted_on_third)
+    with pytest.warns(TrainingInterruptedWarning, match="epoch 3.*weights of epoch 2"):
+        clf = MLPClassifierBook(epochs=10, random_state=0).fit(X, y)
+    monkeypatch.undo()
+    assert clf.n_iter_ == 2 and clf.stop_reason_ == "interrupted"
+    reference = MLPClassifierBook(epochs=2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.coefs_[0], reference.coefs_[0])
+    assert clf.score(X, y) == reference.score(X, y)
+
+
+def test_divergence_names_the_epoch_and_keeps_a_warm_started_model(digits):
+    X, _, y, _ = digits
+    clf = MLPClassifierBook(epochs=3, warm_start=True, random_state=0).fit(X, y)
+    before = [p.copy() for p in clf.coefs_ + clf.intercepts_]
+    score = clf.score(X, y)
+    clf.set_params(learning_rate=1e9)
+    with pytest.warns(DivergenceWarning, match=r"epoch 4.*smaller learning_rate"):
+        clf.fit(X, y)
+    assert clf.stop_reason_ == "diverged"
+    assert all(np.isfinite(p).all() for p in clf.coefs_ + clf.intercepts_)
+    for p, b in zip(clf.coefs_ + clf.intercepts_, before):
+        np.testing.assert_array_equal(p, b)
+    assert clf.score(X, y) == score
+    assert not np.isfinite(clf.history_[-1]["training_cost"])
+
+
+def test_grid_search_with_a_diverging_learning_rate_ranks_it_last(digits):
+    X, _, y, _ = digits
+    search = GridSearchCV(
+        MLPClassifierBook(epochs=5, random_state=0),
+        {"learning_rate": [0.5, 1e9, 1.0]},
+        cv=3,
+    )
+    with pytest.warns(DivergenceWarning):
+        search.fit(X, y)
+    ranks = search.cv_results_["rank_test_score"]
+    assert ranks[1] == 3
+    assert search.best_params_["learning_rate"] != 1e9
+
+
+def test_explicit_validation_set_routed_through_pipeline_and_grid_search(digits):
+    X, X_val, y, y_val = digits
+    X, X_val = X * 16, X_val * 16
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = Pipeline(
+            [
+                ("scale", MinMaxScaler()),
+                (
+                    "clf",
+                    MLPClassifierBook(
+                        epochs=3, monitor=("validation_accuracy",), random_state=0
+                    ).set_fit_request(X_val=True, y_val=True),
+                ),
+            ],
+            transform_input=["X_val"],
+        )
+        search = GridSearchCV(pipe, {"clf__lmbda": [0.0, 0.1]}, cv=2)
+        search.fit(X, y, X_val=X_val, y_val=y_val)
+    best = search.best_estimator_
+    record = best[-1].history_[-1]
+    assert record["validation_size"] == len(y_val)
+    assert record["validation_accuracy"] == pytest.approx(best.score(X_val, y_val))
+    assert record["validation_accuracy"] > 0.8
+
+
+@pytest.mark.skipif(
+    not hasattr(MLPClassifierBook, "set_callbacks"),
+    reason="scikit-learn < 1.9 has no sklearn.callback API",
+)
+def test_sklearn_progress_bar_and_scoring_monitor(digits):
+    from sklearn.callback import ProgressBar, ScoringMonitor
+
+    X, _, y, _ = digits
+    monitor = ScoringMonitor(scoring="accuracy")
+    clf = MLPClassifierBook(epochs=3, random_state=0)
+    clf.set_callbacks(ProgressBar(), monitor)
+    clf.fit(X, y)
+    epochs = [row for row in monitor.get_logs().data if row["task_name"] == "epoch"]
+    assert [row["task_id"] for row in epochs] == [0, 1, 2]
+    assert epochs[-1]["accuracy"] == pytest.approx(clf.score(X, y))
+    assert epochs[0]["accuracy"] < epochs[-1]["accuracy"]
+
+
+@pytest.mark.skipif(
+    not hasattr(MLPClassifierBook, "set_callbacks"),
+    reason="scikit-learn < 1.9 has no sklearn.callback API",
+)
+def test_sklearn_progress_bar_propagates_from_grid_search(digits, capsys):
+    from sklearn.callback import ProgressBar
+
+    X, _, y, _ = digits
+    search = GridSearchCV(
+        MLPClassifierBook(epochs=2, random_state=0), {"lmbda": [0.0, 0.1]}, cv=2
+    )
+    search.set_callbacks(ProgressBar())
+    search.fit(X, y)
+    out = capsys.readouterr().out
+    assert "GridSearchCV" in out
+    assert "MLPClassifierBook - fit" in out
