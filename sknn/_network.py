@@ -20,7 +20,7 @@ backpropagation (chapter 2, BP1-BP4) become, for a batch of m rows::
 
 Speed. With small mini-batches a training step is dominated by the fixed cost
 of each numpy call, not by arithmetic. So every array a step needs is
-allocated once per epoch (:class:`_Buffers`), every operation writes into it
+allocated once per epoch (:class:`_TrainingStep`), every operation writes into it
 in place, and the learning rate and the 1/m of the mean are folded into the
 output error once, so that BP3 and BP4 directly produce the steps
 eta * dC/db and eta * dC/dW the optimizer applies. The arithmetic is done in
@@ -33,18 +33,124 @@ PREDICT_CHUNK_ROWS = 4096
 """Rows per chunk when evaluating a large X, so memory stays bounded."""
 
 
-class _Buffers:
-    """The arrays one training step of ``batch_size`` rows writes into."""
+class _TrainingStep:
+    """One training step for mini-batches of ``batch_size`` rows, planned ahead.
 
-    def __init__(self, layer_sizes, batch_size, dtype, dropout):
-        shape = [(batch_size, n) for n in layer_sizes]
-        self.inputs = np.empty(shape[0], dtype)
-        self.activations = [np.empty(s, dtype) for s in shape[1:]]
-        self.deltas = [np.empty(s, dtype) for s in shape[1:]]
-        self.scratch = [np.empty(s, dtype) for s in shape[1:]]
-        hidden = shape[1:-1]
-        self.masks = [np.empty(s, dtype) for s in hidden] if dropout else None
-        self.dropped = [np.empty(s, dtype) for s in hidden] if dropout else None
+    Everything a step touches is allocated and looked up once, when the plan
+    is made: the activation, delta and scratch arrays of every layer, the
+    functions each layer applies and the arrays they read and write. A step
+    is then only the numpy calls themselves, which matters because at the
+    book's batch size of 10 those calls, not the arithmetic, take most of the
+    time. The weights are bound by reference, so the optimizer's in-place
+    updates are seen by the next step.
+    """
+
+    def __init__(self, network, batch_size, dropout):
+        dtype = network.dtype
+        sizes = network.layer_sizes
+        n_layers = len(network.weights)
+        self.dropout = dropout
+        self.cost = network.cost
+        self.inputs = np.empty((batch_size, sizes[0]), dtype)
+        self.activations = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
+        self.deltas = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
+        self.scratch = [np.empty((batch_size, n), dtype) for n in sizes[1:]]
+        hidden = sizes[1:-1]
+        self.masks = (
+            [np.empty((batch_size, n), dtype) for n in hidden] if dropout else None
+        )
+        self.dropped = (
+            [np.empty((batch_size, n), dtype) for n in hidden] if dropout else None
+        )
+        self.weight_steps = [np.empty_like(w) for w in network.weights]
+        self.bias_steps = [np.empty_like(b) for b in network.biases]
+        fns = [network.activation.fn] * (n_layers - 1) + [
+            network.cost.output_activation.fn
+        ]
+        layer_inputs = [self.inputs, *(self.dropped or self.activations[:-1])]
+        self.forward_plan = [
+            (
+                layer_inputs[layer],
+                network.weights[layer],
+                network.biases[layer],
+                self.activations[layer],
+                fns[layer],
+                self.masks[layer] if dropout and layer < n_layers - 1 else None,
+                self.dropped[layer] if dropout and layer < n_layers - 1 else None,
+            )
+            for layer in range(n_layers)
+        ]
+        derivative = network.activation.multiply_derivative
+        self.backward_plan = [
+            (
+                layer_inputs[layer],
+                self.deltas[layer],
+                self.weight_steps[layer],
+                self.bias_steps[layer],
+            )
+            + (
+                (
+                    network.weights[layer].T,
+                    self.deltas[layer - 1],
+                    derivative,
+                    self.activations[layer - 1],
+                    self.scratch[layer - 1],
+                    self.masks[layer - 1] if dropout else None,
+                )
+                if layer > 0
+                else (None,) * 6
+            )
+            for layer in range(n_layers - 1, -1, -1)
+        ]
+
+    def forward(self, rng):
+        """Feed ``self.inputs`` forward, keeping each layer's activation (eq. 25).
+
+        Inverted dropout: each hidden unit is kept with probability 1 - p and
+        its output scaled by 1 / (1 - p), so the expected input to the next
+        layer is unchanged and prediction needs no rescaling.
+        """
+        p = self.dropout
+        for a_prev, w, b, a, fn, mask, dropped in self.forward_plan:
+            np.dot(a_prev, w, out=a)
+            np.add(a, b, out=a)
+            fn(a, out=a)
+            if mask is not None:
+                rng.random(out=mask, dtype=mask.dtype)
+                np.greater_equal(mask, p, out=mask)
+                np.multiply(mask, 1.0 / (1.0 - p), out=mask)
+                np.multiply(a, mask, out=dropped)
+
+    def backward(self, targets, row_scale):
+        """Backpropagate (BP1-BP4), writing eta dC/dW and eta dC/db into the steps.
+
+        ``row_scale`` (a scalar or a column) is eta / m, or eta s_x / sum(s)
+        with sample weights s; multiplying it into the output error once makes
+        every later product a step of the mean gradient.
+        """
+        output_delta = self.deltas[-1]
+        self.cost.delta(self.activations[-1], targets, output_delta, self.scratch[-1])
+        np.multiply(output_delta, row_scale, out=output_delta)
+        for (
+            a_prev,
+            delta,
+            weight_step,
+            bias_step,
+            w_transposed,
+            delta_prev,
+            multiply_derivative,
+            a_hidden,
+            scratch,
+            mask,
+        ) in self.backward_plan:
+            np.dot(a_prev.T, delta, out=weight_step)
+            np.add.reduce(delta, axis=0, out=bias_step)
+            if delta_prev is None:
+                break
+            np.dot(delta, w_transposed, out=delta_prev)
+            multiply_derivative(a_hidden, delta_prev, scratch)
+            if mask is not None:
+                np.multiply(delta_prev, mask, out=delta_prev)
 
 
 class Network:
@@ -113,14 +219,11 @@ class Network:
         learning rate of 1, so what the tests check against finite differences
         is exactly what trains. With ``sample_weight`` the mean is weighted.
         """
-        buffers = _Buffers(self.layer_sizes, X.shape[0], self.dtype, dropout=False)
-        weight_steps = [np.empty_like(w) for w in self.weights]
-        bias_steps = [np.empty_like(b) for b in self.biases]
-        row_scale = _row_scale(X.shape[0], sample_weight, 1.0, self.dtype)
-        np.copyto(buffers.inputs, X)
-        self._forward(buffers, dropout=0.0, rng=None)
-        self._backward(buffers, Y, row_scale, weight_steps, bias_steps)
-        return weight_steps, bias_steps
+        step = _TrainingStep(self, X.shape[0], dropout=0.0)
+        np.copyto(step.inputs, X)
+        step.forward(rng=None)
+        step.backward(Y, _row_scales(sample_weight, 1.0, X.shape[0], self.dtype))
+        return step.weight_steps, step.bias_steps
 
     def train_epoch(
         self,
@@ -145,86 +248,56 @@ class Network:
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         targets = np.take(Y, order, axis=0)
         weights = None if sample_weight is None else sample_weight[order]
-        buffers = _Buffers(self.layer_sizes, batch_size, self.dtype, dropout > 0)
-        weight_steps = [np.empty_like(w) for w in self.weights]
-        bias_steps = [np.empty_like(b) for b in self.biases]
-        for start in range(0, n_samples, batch_size):
-            stop = min(start + batch_size, n_samples)
-            if stop - start != buffers.inputs.shape[0]:
-                buffers = _Buffers(
-                    self.layer_sizes, stop - start, self.dtype, dropout > 0
-                )
-            batch_weights = None if weights is None else weights[start:stop]
-            row_scale = _row_scale(
-                stop - start, batch_weights, learning_rate, self.dtype
-            )
-            np.take(X, order[start:stop], axis=0, out=buffers.inputs)
-            self._forward(buffers, dropout, rng)
-            self._backward(
-                buffers, targets[start:stop], row_scale, weight_steps, bias_steps
-            )
-            optimizer.step(
-                self.weights, self.biases, weight_steps, bias_steps, learning_rate
-            )
-
-    def _forward(self, buffers, dropout, rng):
-        """Feed ``buffers.inputs`` forward, keeping each layer's activation.
-
-        Inverted dropout: each hidden unit is kept with probability 1 - p and
-        its output scaled by 1 / (1 - p), so the expected input to the next
-        layer is unchanged and prediction needs no rescaling.
-        """
-        a = buffers.inputs
-        n_layers = len(self.weights)
-        for layer, (w, b, f) in enumerate(
-            zip(self.weights, self.biases, self._layer_activations())
+        full_batches_end = n_samples - n_samples % batch_size
+        for start, stop, size in (
+            (0, full_batches_end, batch_size),
+            (full_batches_end, n_samples, n_samples - full_batches_end),
         ):
-            z = buffers.activations[layer]
-            np.dot(a, w, out=z)
-            np.add(z, b, out=z)
-            a = f.fn(z, out=z)
-            if dropout > 0 and layer < n_layers - 1:
-                mask = buffers.masks[layer]
-                rng.random(out=mask, dtype=mask.dtype)
-                np.greater_equal(mask, dropout, out=mask)
-                np.multiply(mask, 1.0 / (1.0 - dropout), out=mask)
-                a = np.multiply(a, mask, out=buffers.dropped[layer])
-
-    def _backward(self, buffers, targets, row_scale, weight_steps, bias_steps):
-        """Backpropagate (BP1-BP4), writing eta * dC/dW and eta * dC/db into the steps.
-
-        ``row_scale`` (a scalar or a column) is eta / m, or eta s_x / sum(s)
-        with sample weights s; multiplying it into the output error once makes
-        every later product a step of the mean gradient.
-        """
-        delta = buffers.deltas[-1]
-        self.cost.delta(buffers.activations[-1], targets, delta, buffers.scratch[-1])
-        np.multiply(delta, row_scale, out=delta)
-        for layer in range(len(self.weights) - 1, -1, -1):
-            if layer == 0:
-                a_prev = buffers.inputs
-            elif buffers.dropped is not None:
-                a_prev = buffers.dropped[layer - 1]
-            else:
-                a_prev = buffers.activations[layer - 1]
-            np.dot(a_prev.T, delta, out=weight_steps[layer])
-            np.add.reduce(delta, axis=0, out=bias_steps[layer])
-            if layer == 0:
-                break
-            delta_prev = buffers.deltas[layer - 1]
-            np.dot(delta, self.weights[layer].T, out=delta_prev)
-            self.activation.multiply_derivative(
-                buffers.activations[layer - 1], delta_prev, buffers.scratch[layer - 1]
+            if size == 0:
+                continue
+            step = _TrainingStep(self, size, dropout)
+            row_scales = _row_scales(
+                None if weights is None else weights[start:stop],
+                learning_rate,
+                size,
+                self.dtype,
             )
-            if buffers.masks is not None:
-                np.multiply(delta_prev, buffers.masks[layer - 1], out=delta_prev)
-            delta = delta_prev
+            weighted = weights is not None
+            apply_steps = optimizer.bind(
+                self.weights, self.biases, step.weight_steps, step.bias_steps
+            )
+            inputs, forward, backward = step.inputs, step.forward, step.backward
+            for batch_start in range(start, stop, size):
+                batch_end = batch_start + size
+                np.take(
+                    X, order[batch_start:batch_end], axis=0, out=inputs, mode="clip"
+                )
+                forward(rng)
+                backward(
+                    targets[batch_start:batch_end],
+                    row_scales[batch_start - start : batch_end - start]
+                    if weighted
+                    else row_scales,
+                )
+                apply_steps(learning_rate)
 
 
-def _row_scale(n_rows, sample_weight, learning_rate, dtype):
-    """The factor each row's output error is multiplied by: eta / m, or eta s_x / sum(s)."""
+def _row_scales(sample_weight, learning_rate, batch_size, dtype):
+    """What each row's output error is multiplied by: eta / m, or eta s_x / sum(s).
+
+    Without sample weights this is one scalar. With weights (already in
+    epoch order) it is a column holding, for every row, eta times its weight
+    over the total weight of its mini-batch.
+    """
     if sample_weight is None:
-        return dtype.type(learning_rate / n_rows)
-    total = sample_weight.sum()
-    scale = learning_rate * sample_weight / total if total > 0 else 0 * sample_weight
-    return scale.astype(dtype).reshape(-1, 1)
+        return dtype.type(learning_rate / batch_size)
+    starts = np.arange(0, len(sample_weight), batch_size)
+    totals = np.add.reduceat(sample_weight, starts)
+    totals = np.repeat(totals, np.diff(np.append(starts, len(sample_weight))))
+    scales = np.divide(
+        learning_rate * sample_weight,
+        totals,
+        out=np.zeros_like(sample_weight),
+        where=totals > 0,
+    )
+    return scales.astype(dtype).reshape(-1, 1)

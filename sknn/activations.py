@@ -3,8 +3,9 @@
 Each activation is a small stateless object with two in-place operations, so
 the training loop allocates nothing per mini-batch:
 
-``fn(z, out)``
-    writes ``a = f(z)`` into ``out`` (which may be ``z`` itself);
+``fn(z, out=...)``
+    writes ``a = f(z)`` into ``out`` (which may be ``z`` itself); where numpy
+    or scipy has the function as a ufunc, ``fn`` is that ufunc;
 ``multiply_derivative(a, delta, scratch)``
     multiplies ``delta`` by ``f'(z)`` element-wise, computing ``f'(z)`` from
     the activation ``a = f(z)``. Every hidden activation here has a derivative
@@ -28,10 +29,7 @@ class Sigmoid:
     """
 
     name = "sigmoid"
-
-    @staticmethod
-    def fn(z, out):
-        return expit(z, out=out)
+    fn = staticmethod(expit)
 
     @staticmethod
     def derivative(a):
@@ -51,10 +49,7 @@ class Tanh:
     """
 
     name = "tanh"
-
-    @staticmethod
-    def fn(z, out):
-        return np.tanh(z, out=out)
+    fn = staticmethod(np.tanh)
 
     @staticmethod
     def derivative(a):

@@ -47,37 +47,58 @@ class SGD:
         self.momentum = momentum
         self.weight_velocities = None
         self.bias_velocities = None
-        self._scratch = None
 
     def step(self, weights, biases, weight_steps, bias_steps, learning_rate):
-        """Update ``weights`` and ``biases`` in place from this mini-batch's steps."""
-        if self._scratch is None:
-            self._scratch = [np.empty_like(w) for w in weights]
-        rate = learning_rate * self.lmbda / self.n_samples
+        """Update ``weights`` and ``biases`` in place from one mini-batch's steps."""
+        self.bind(weights, biases, weight_steps, bias_steps)(learning_rate)
+
+    def bind(self, weights, biases, weight_steps, bias_steps):
+        """Return ``update(learning_rate)``, the update of these arrays, planned once.
+
+        The training loop calls the update after every mini-batch; binding the
+        arrays, velocities and scratch space beforehand keeps each call to the
+        numpy operations themselves.
+        """
+        regularize = self.regularizer.subtract_gradient
+        lmbda_over_n = self.lmbda / self.n_samples
+        scratch = [np.empty_like(w) for w in weights]
         if self.momentum == 0.0:
-            for w, b, w_step, b_step, scratch in zip(
-                weights, biases, weight_steps, bias_steps, self._scratch
-            ):
-                self.regularizer.subtract_gradient(w, rate, w, scratch)
-                np.subtract(w, w_step, out=w)
-                np.subtract(b, b_step, out=b)
-            return
+            layers = list(zip(weights, biases, weight_steps, bias_steps, scratch))
+
+            def update(learning_rate):
+                rate = learning_rate * lmbda_over_n
+                for w, b, w_step, b_step, w_scratch in layers:
+                    regularize(w, rate, w, w_scratch)
+                    np.subtract(w, w_step, out=w)
+                    np.subtract(b, b_step, out=b)
+
+            return update
+
         if self.weight_velocities is None:
             self.weight_velocities = [np.zeros_like(w) for w in weights]
             self.bias_velocities = [np.zeros_like(b) for b in biases]
-        for w, b, w_step, b_step, v_w, v_b, scratch in zip(
-            weights,
-            biases,
-            weight_steps,
-            bias_steps,
-            self.weight_velocities,
-            self.bias_velocities,
-            self._scratch,
-        ):
-            np.multiply(v_w, self.momentum, out=v_w)
-            self.regularizer.subtract_gradient(w, rate, v_w, scratch)
-            np.subtract(v_w, w_step, out=v_w)
-            np.add(w, v_w, out=w)
-            np.multiply(v_b, self.momentum, out=v_b)
-            np.subtract(v_b, b_step, out=v_b)
-            np.add(b, v_b, out=b)
+        mu = self.momentum
+        layers = list(
+            zip(
+                weights,
+                biases,
+                weight_steps,
+                bias_steps,
+                self.weight_velocities,
+                self.bias_velocities,
+                scratch,
+            )
+        )
+
+        def update(learning_rate):
+            rate = learning_rate * lmbda_over_n
+            for w, b, w_step, b_step, v_w, v_b, w_scratch in layers:
+                np.multiply(v_w, mu, out=v_w)
+                regularize(w, rate, v_w, w_scratch)
+                np.subtract(v_w, w_step, out=v_w)
+                np.add(w, v_w, out=w)
+                np.multiply(v_b, mu, out=v_b)
+                np.subtract(v_b, b_step, out=v_b)
+                np.add(b, v_b, out=b)
+
+        return update

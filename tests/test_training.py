@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sknn._network import _Buffers
+from sknn._network import _TrainingStep
 from sknn.activations import Sigmoid
 from sknn.costs import CrossEntropyCost
 from sknn.optimizers import SGD
@@ -94,14 +94,12 @@ def test_dropout_masks_hidden_units_and_scales_the_kept_ones():
     network, X, _ = make_problem("sigmoid", "cross_entropy")
     p = 0.4
     uniforms = np.random.default_rng(7).random((X.shape[0], 5))
-    buffers = _Buffers(network.layer_sizes, X.shape[0], X.dtype, dropout=True)
-    np.copyto(buffers.inputs, X)
-    network._forward(buffers, p, FixedUniforms(uniforms))
+    step = _TrainingStep(network, X.shape[0], dropout=p)
+    np.copyto(step.inputs, X)
+    step.forward(FixedUniforms(uniforms))
     expected_mask = (uniforms >= p) / (1 - p)
-    np.testing.assert_allclose(buffers.masks[0], expected_mask)
-    np.testing.assert_allclose(
-        buffers.dropped[0], buffers.activations[0] * expected_mask
-    )
+    np.testing.assert_allclose(step.masks[0], expected_mask)
+    np.testing.assert_allclose(step.dropped[0], step.activations[0] * expected_mask)
 
 
 def test_dropout_gradient_matches_finite_differences_of_the_thinned_network():
@@ -118,12 +116,10 @@ def test_dropout_gradient_matches_finite_differences_of_the_thinned_network():
             out[...] = uniforms[self.calls % len(uniforms)]
             self.calls += 1
 
-    buffers = _Buffers(network.layer_sizes, X.shape[0], X.dtype, dropout=True)
-    np.copyto(buffers.inputs, X)
-    network._forward(buffers, p, PerLayer())
-    weight_steps = [np.empty_like(w) for w in network.weights]
-    bias_steps = [np.empty_like(b) for b in network.biases]
-    network._backward(buffers, Y, 1.0 / X.shape[0], weight_steps, bias_steps)
+    step = _TrainingStep(network, X.shape[0], dropout=p)
+    np.copyto(step.inputs, X)
+    step.forward(PerLayer())
+    step.backward(Y, 1.0 / X.shape[0])
 
     def thinned_cost():
         a = X
@@ -136,7 +132,7 @@ def test_dropout_gradient_matches_finite_differences_of_the_thinned_network():
         return CrossEntropyCost.fn(a, Y).mean()
 
     eps = 1e-6
-    for w, step in zip(network.weights, weight_steps):
+    for w, weight_step in zip(network.weights, step.weight_steps):
         numeric = np.zeros_like(w)
         for index in np.ndindex(w.shape):
             saved = w[index]
@@ -146,17 +142,17 @@ def test_dropout_gradient_matches_finite_differences_of_the_thinned_network():
             down = thinned_cost()
             w[index] = saved
             numeric[index] = (up - down) / (2 * eps)
-        np.testing.assert_allclose(step, numeric, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(weight_step, numeric, rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
 def test_observed_drop_rate_matches_the_setting(p):
     network, _, _ = make_problem("relu", "cross_entropy")
     X = np.random.default_rng(0).standard_normal((2000, 4))
-    buffers = _Buffers(network.layer_sizes, X.shape[0], X.dtype, dropout=True)
-    np.copyto(buffers.inputs, X)
-    network._forward(buffers, p, np.random.default_rng(3))
-    dropped_fraction = np.mean([np.mean(mask == 0) for mask in buffers.masks])
+    step = _TrainingStep(network, X.shape[0], dropout=p)
+    np.copyto(step.inputs, X)
+    step.forward(np.random.default_rng(3))
+    dropped_fraction = np.mean([np.mean(mask == 0) for mask in step.masks])
     assert dropped_fraction == pytest.approx(p, abs=0.02)
 
 
