@@ -96,7 +96,9 @@ def plateau_after(monkeypatch):
             if prefix == "validation":
                 calls["epoch"] += 1
                 epoch = calls["epoch"]
-                record["validation_accuracy"] = epoch / 100 if epoch <= epoch_of_best else 0
+                record["validation_accuracy"] = (
+                    epoch / 100 if epoch <= epoch_of_best else 0
+                )
             return record
 
         monkeypatch.setattr(sknn._classifier, "measure", measure)
@@ -141,9 +143,17 @@ def test_halving_schedule_halves_at_plateaus_and_stops_at_eta0_over_128(
         random_state=0,
     ).fit(X, y, X_val=X_val, y_val=y_val)
     rates = [r["learning_rate"] for r in clf.history_]
-    assert rates == [0.4] * 3 + [0.2] * 2 + [0.1] * 2 + [0.05] * 2 + [0.025] * 2 + [
-        0.0125
-    ] * 2 + [0.00625] * 2 + [0.003125] * 2
+    assert (
+        rates
+        == [0.4] * 3
+        + [0.2] * 2
+        + [0.1] * 2
+        + [0.05] * 2
+        + [0.025] * 2
+        + [0.0125] * 2
+        + [0.00625] * 2
+        + [0.003125] * 2
+    )
     assert clf.learning_rate_ < 0.4 / 128
     assert clf.stop_reason_ == "learning_rate_floor"
     assert clf.best_epoch_ == 1
@@ -202,7 +212,7 @@ def test_verbose_prints_one_line_per_epoch_like_network2(digits, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
     assert lines[1].startswith("Epoch 2: training cost ")
-    assert f"validation accuracy " in lines[1] and f" / {len(y_val)}" in lines[1]
+    assert "validation accuracy " in lines[1] and f" / {len(y_val)}" in lines[1]
 
 
 def test_ctrl_c_keeps_the_last_completed_epoch(digits, monkeypatch):

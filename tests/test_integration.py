@@ -10,7 +10,10 @@ from sknn import MLPClassifierBook
 
 def book_pipeline(**params):
     return Pipeline(
-        [("scale", MinMaxScaler()), ("net", MLPClassifierBook(random_state=0, **params))]
+        [
+            ("scale", MinMaxScaler()),
+            ("net", MLPClassifierBook(random_state=0, **params)),
+        ]
     )
 
 
@@ -24,7 +27,9 @@ def test_grid_search_over_the_books_hyperparameters_in_parallel():
         "net__initializer": ["default", "large"],
         "net__momentum": [0.0, 0.5],
     }
-    search = GridSearchCV(book_pipeline(epochs=10, learning_rate=0.3), grid, cv=2, n_jobs=2)
+    search = GridSearchCV(
+        book_pipeline(epochs=10, learning_rate=0.3), grid, cv=2, n_jobs=2
+    )
     search.fit(X, y)
     assert len(search.cv_results_["params"]) == 32
     assert search.best_score_ > 0.85

@@ -10,7 +10,9 @@ from sknn.__main__ import main
 def test_main_job_trains_on_digits_and_reports_accuracy(capsys):
     assert main(["--epochs", "5"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in out[1:6]] == [f"Epoch {i}" for i in range(1, 6)]
+    assert [line.split(":")[0] for line in out[1:6]] == [
+        f"Epoch {i}" for i in range(1, 6)
+    ]
     accuracy = re.search(r"Test accuracy: (\d+) / 450 = ([\d.]+)%", out[-1])
     assert accuracy and float(accuracy.group(2)) > 85
 
@@ -23,7 +25,17 @@ def test_main_job_with_early_stopping_holds_out_validation(capsys):
 
 def test_module_entry_point_documents_its_options():
     result = subprocess.run(
-        [sys.executable, "-m", "sknn", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "sknn", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    for option in ("--cost", "--regularizer", "--lmbda", "--eta", "--dropout", "--momentum"):
+    for option in (
+        "--cost",
+        "--regularizer",
+        "--lmbda",
+        "--eta",
+        "--dropout",
+        "--momentum",
+    ):
         assert option in result.stdout
