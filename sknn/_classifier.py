@@ -436,6 +436,14 @@ default="cross_entropy"
         indicator) targets in X's dtype; validation is None without
         validation data.
         """
+        hidden = np.atleast_1d(self.hidden_layer_sizes)
+        if hidden.ndim != 1 or not all(
+            isinstance(size, Integral) and size > 0 for size in hidden.tolist()
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a positive int or a sequence of positive "
+                f"ints, one per hidden layer; got {self.hidden_layer_sizes!r}."
+            )
         monitor = set(self.monitor or ())
         unknown = monitor - set(MONITORS)
         if unknown:
@@ -615,6 +623,7 @@ default="cross_entropy"
         finite epoch.
         """
         X, Y, sample_weight, y = train
+        hooks = self._epoch_hooks(incremental)
         if not hasattr(self, "coefs_") or not (self.warm_start or incremental):
             self._initialize(X.shape[1], Y.shape[1], X.dtype)
         n = X.shape[0] if sample_weight is None else float(sample_weight.sum())
@@ -628,7 +637,6 @@ default="cross_entropy"
         self.best_epoch_ = None
         network = self._network()
         batch_size = min(self.batch_size, X.shape[0])
-        hooks = self._epoch_hooks(incremental)
         monitored = self._monitored(validation, incremental)
         sklearn_callbacks = SklearnCallbackBridge(self, X, y, sample_weight, epochs)
         multilabel = self._is_multilabel()

@@ -229,6 +229,11 @@ def test_zero_weight_samples_do_not_train(small_problem):
         ({"dropout": -0.1}, "dropout"),
         ({"momentum": 1.0}, "momentum"),
         ({"batch_size": 0}, "batch_size"),
+        ({"hidden_layer_sizes": (30, 0)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": (2.5,)}, "hidden_layer_sizes"),
+        ({"monitor": ("test_cost",)}, "training_cost"),
+        ({"validation_fraction": 1.5}, "validation_fraction"),
+        ({"learning_rate_schedule": "cosine"}, "halving"),
     ],
 )
 def test_bad_hyperparameters_are_named(small_problem, params, match):
@@ -304,3 +309,12 @@ def test_divergence_keeps_finite_weights_and_says_so(small_problem):
     assert len(clf.loss_curve_) == clf.n_iter_
     assert all(np.isfinite(w).all() for w in clf.coefs_ + clf.intercepts_)
     assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_bad_callback_keeps_the_fitted_model(small_problem, fitted):
+    X, y = small_problem
+    proba = fitted.predict_proba(X)
+    fitted.set_params(callbacks=[42])
+    with pytest.raises(TypeError, match="callback"):
+        fitted.fit(X, y)
+    np.testing.assert_array_equal(fitted.predict_proba(X), proba)
