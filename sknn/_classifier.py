@@ -169,13 +169,18 @@ default="cross_entropy"
         training), and what ``monitor`` asks for ("training_cost",
         "validation_accuracy", ..., with "*_correct" and "*_size" counts for
         accuracies). ``pandas.DataFrame(clf.history_)`` makes it a table.
+        When training diverges, the last record is the epoch that diverged,
+        marked ``"diverged": True``, and the weights are those of the epoch
+        before it.
     loss_curve_ : list of float
         The "training_cost" of each epoch of ``history_`` (NaN where it was
         not monitored), like scikit-learn's MLPClassifier's.
     n_iter_ : int
-        Epochs run, over all fits of this model (warm starts add to it).
+        Epochs run, over all fits of this model (warm starts add to it); it
+        counts an epoch that diverged, whose weights were not kept.
     learning_rate_ : float
-        The learning rate in use at the end of training.
+        The learning rate at the end of training. When the halving schedule
+        stops training, it is the first rate below the floor, never used.
     best_epoch_ : int or None
         With early stopping or the halving schedule, the epoch whose weights
         were restored.
@@ -553,11 +558,16 @@ default="cross_entropy"
             random_state=seed,
             stratify=stratify,
         )
-        weights = None if sample_weight is None else sample_weight[train_rows]
-        return (X[train_rows], y[train_rows], weights), (
+        if sample_weight is None:
+            return (X[train_rows], y[train_rows], None), (
+                X[validation_rows],
+                y[validation_rows],
+                None,
+            )
+        return (X[train_rows], y[train_rows], sample_weight[train_rows]), (
             X[validation_rows],
             y[validation_rows],
-            None,
+            sample_weight[validation_rows],
         )
 
     def _with_targets(self, data):
@@ -701,6 +711,7 @@ default="cross_entropy"
             self.history_.append(record)
             self.n_iter_ = epoch
             if self._diverged(record):
+                record["diverged"] = True
                 self._restore(last_good)
                 sklearn_callbacks.end_epoch()
                 cost = record.get("training_cost", "non-finite weights")

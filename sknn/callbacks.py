@@ -10,7 +10,7 @@ hyperparameter is used as ``on_epoch_end``.
 Chapter 3 ("How to choose a neural network's hyper-parameters?") steers
 training by the validation accuracy: stop when it has not improved for n
 epochs ("no-improvement-in-n"), or halve the learning rate each time it
-plateaus and stop once eta has fallen to eta0 / 128.
+plateaus and stop once eta falls below eta0 / 128.
 """
 
 import numpy as np

@@ -251,6 +251,8 @@ def test_divergence_names_the_epoch_and_keeps_a_warm_started_model(digits):
         np.testing.assert_array_equal(p, b)
     assert clf.score(X, y) == score
     assert not np.isfinite(clf.history_[-1]["training_cost"])
+    assert clf.history_[-1]["diverged"] is True
+    assert "diverged" not in clf.history_[-2]
 
 
 def test_grid_search_with_a_diverging_learning_rate_ranks_it_last(digits):
@@ -326,3 +328,20 @@ def test_sklearn_progress_bar_propagates_from_grid_search(digits, capsys):
     out = capsys.readouterr().out
     assert "GridSearchCV" in out
     assert "MLPClassifierBook - fit" in out
+
+
+def test_validation_split_keeps_the_sample_weights_of_held_out_rows(digits):
+    X, _, y, _ = digits
+    weights = np.where(y == 0, 0.0, 1.0)
+    clf = MLPClassifierBook(
+        validation_fraction=0.25, monitor=("validation_cost",), epochs=1, random_state=0
+    ).fit(X, y, sample_weight=weights)
+    train, validation = clf._split_validation(X, y, weights)
+    X_val, y_val, w_val = validation
+    assert w_val.min() == 0.0 < w_val.max()
+    Y_val = clf._with_targets((X_val, y_val, None))[1]
+    penalty = 0.5 * clf.lmbda / train[2].sum() * sum((w**2).sum() for w in clf.coefs_)
+    weighted = clf._network().mean_cost(X_val, Y_val, w_val) + penalty
+    unweighted = clf._network().mean_cost(X_val, Y_val) + penalty
+    assert clf.history_[0]["validation_cost"] == pytest.approx(weighted)
+    assert weighted != pytest.approx(unweighted)
