@@ -1,0 +1,437 @@
+"""BookSearchCV: chapter 3's hyper-parameter recipe as one scikit-learn estimator."""
+
+import math
+import sys
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+
+from sknn import MLPClassifierBook
+from sknn.tuning import STAGES, BookSearchCV
+
+# Small ranges keep each search to a second or two on two cores.
+QUICK = {
+    "learning_rates": (0.1, 1.0, 10.0),
+    "threshold_refine_factors": (2.0, 5.0),
+    "max_epochs": 30,
+    "lmbdas": (0.0, 0.1, 1.0),
+    "learning_rate_factors": (0.5, 2.0),
+    "batch_sizes": (10, 50),
+    "cv": 3,
+    "random_state": 0,
+}
+DETERMINISTIC_STAGES = STAGES[:-1]  # the batch-size stage measures time
+
+
+@pytest.fixture(scope="module")
+def small_digits(digits_split):
+    """600 training images (stratified) of the shared 75/25 split, and its test part."""
+    X_train, X_test, y_train, y_test = digits_split
+    X_small, _, y_small, _ = train_test_split(
+        X_train, y_train, train_size=600, random_state=0, stratify=y_train
+    )
+    return X_small, X_test, y_small, y_test
+
+
+def assert_each_choice_is_its_stages_best(search):
+    """Check every stage's choice against what the stage itself recorded."""
+    for result in search.stages_:
+        d = result.details
+        if result.name == "learning_rate_threshold":
+            for eta, histories in d["histories"].items():
+                falls = all(
+                    np.isfinite(costs).all() and np.all(np.diff(costs) < 0)
+                    for costs in histories
+                )
+                assert falls == (d["verdicts"][eta][0] == "fell"), eta
+            ordered = sorted(d["verdicts"])
+            below = [eta for eta in ordered if eta <= d["threshold"]]
+            assert all(d["verdicts"][eta][0] == "fell" for eta in below)
+            failures = [eta for eta in ordered if d["verdicts"][eta][0] != "fell"]
+            assert d["first_failure"] == (failures[0] if failures else None)
+            assert not failures or d["threshold"] < failures[0]
+            assert result.chosen == pytest.approx(d["threshold"] * d["fraction"])
+            assert not result.cv_results
+        elif result.name == "epochs":
+            assert result.chosen == math.ceil(np.median(d["stop_epochs"]))
+            assert all(
+                best <= stop for best, stop in zip(d["best_epochs"], d["stop_epochs"])
+            )
+        elif result.name == "batch_size":
+            (cv_results,) = result.cv_results
+            scores = cv_results["mean_test_score"]
+            good = scores >= scores.max() - d["tolerance"]
+            fastest = np.flatnonzero(good)[np.argmin(cv_results["mean_fit_time"][good])]
+            assert cv_results["params"][fastest] == {result.param: result.chosen}
+            assert result.score == scores[fastest]
+        else:
+            for cv_results in result.cv_results:
+                best = cv_results["params"][np.argmin(cv_results["rank_test_score"])]
+                assert result.param in best
+            last = result.cv_results[-1]
+            assert last["params"][np.argmin(last["rank_test_score"])] == {
+                result.param: result.chosen
+            }
+            assert result.score == pytest.approx(last["mean_test_score"].max())
+    assert search.best_params_ == {r.param: r.chosen for r in search.stages_}
+    if search.stages_[-1].score is not None:
+        assert search.best_score_ == search.stages_[-1].score
+    fitted = search.best_estimator_.get_params()
+    for name, value in search.best_params_.items():
+        assert fitted[name] == value
+
+
+def test_digits_search_runs_every_stage_and_beats_the_book_defaults(small_digits):
+    X_train, X_test, y_train, y_test = small_digits
+    # Same initial weights as the default model, so only the settings differ.
+    # A small validation set is noisy, so a more lenient no-improvement-in-20
+    # (the book's next step after ten) decides the number of epochs.
+    search = BookSearchCV(
+        MLPClassifierBook(random_state=0),
+        cv=3,
+        n_iter_no_change=20,
+        n_jobs=2,
+        random_state=0,
+    ).fit(X_train, y_train)
+
+    assert [result.name for result in search.stages_] == list(STAGES)
+    assert_each_choice_is_its_stages_best(search)
+    default = MLPClassifierBook(random_state=0).fit(X_train, y_train)
+    assert search.score(X_test, y_test) >= default.score(X_test, y_test)
+    np.testing.assert_array_equal(search.classes_, np.arange(10))
+    assert search.n_features_in_ == 64
+    np.testing.assert_allclose(search.predict_proba(X_test).sum(axis=1), 1.0)
+    report = search.report()
+    for result in search.stages_:
+        assert result.name in report
+        assert result.reason in report
+
+
+@pytest.mark.parametrize(
+    ("diverging", "how"),
+    [(1000.0, "rises above the untrained cost"), (1e300, "becomes non-finite")],
+)
+def test_diverging_learning_rate_is_excluded_and_reported(small_digits, diverging, how):
+    X_train, _, y_train, _ = small_digits
+    search = BookSearchCV(
+        MLPClassifierBook(),
+        **{**QUICK, "learning_rates": (0.1, 1.0, diverging)},
+    ).fit(X_train, y_train)
+
+    threshold = search.stages_[0]
+    verdict, epoch = threshold.details["verdicts"][diverging]
+    assert verdict == "diverged", how
+    assert threshold.details["threshold"] < diverging
+    assert all(value < diverging for value in search.best_params_.values())
+    assert f"learning rate {diverging:g} diverged in epoch {epoch}" in search.report()
+    assert [result.name for result in search.stages_] == list(STAGES)
+    assert_each_choice_is_its_stages_best(search)
+
+
+def test_pipeline_parameters_take_the_last_steps_prefix(small_digits):
+    X_train, X_test, y_train, y_test = small_digits
+    pipe = make_pipeline(MinMaxScaler(), MLPClassifierBook())
+    search = BookSearchCV(
+        pipe, **{**QUICK, "stages": DETERMINISTIC_STAGES}, search="halving"
+    )
+    search.fit(X_train * 16, y_train)  # raw 0..16 pixels; the scaler scales
+
+    assert set(search.best_params_) == {
+        "mlpclassifierbook__learning_rate",
+        "mlpclassifierbook__epochs",
+        "mlpclassifierbook__lmbda",
+    }
+    assert all(r.param.startswith("mlpclassifierbook__") for r in search.stages_)
+    assert isinstance(search.best_estimator_, Pipeline)
+    lmbda = search.stages_[2]
+    assert "iter" in lmbda.cv_results[0]  # successive halving ran
+    assert_each_choice_is_its_stages_best(search)
+    assert search.score(X_test * 16, y_test) > 0.8
+
+    explicit = BookSearchCV(
+        pipe,
+        **{**QUICK, "stages": DETERMINISTIC_STAGES},
+        search="halving",
+        prefix="mlpclassifierbook",
+    ).fit(X_train * 16, y_train)
+    assert explicit.best_params_ == search.best_params_
+
+
+def _choices(search):
+    return [
+        (
+            result.chosen,
+            [list(cv["mean_test_score"]) for cv in result.cv_results],
+            result.details.get("verdicts"),
+            result.details.get("stop_epochs"),
+        )
+        for result in search.stages_
+    ]
+
+
+def test_same_random_state_same_choices_with_one_or_two_jobs(small_digits):
+    X_train, _, y_train, _ = small_digits
+    settings = {**QUICK, "stages": DETERMINISTIC_STAGES, "random_state": 3}
+    one = BookSearchCV(MLPClassifierBook(), **settings, n_jobs=1).fit(X_train, y_train)
+    two = BookSearchCV(MLPClassifierBook(), **settings, n_jobs=2).fit(X_train, y_train)
+
+    assert one.best_params_ == two.best_params_
+    assert _choices(one) == _choices(two)
+    np.testing.assert_array_equal(
+        one.best_estimator_.coefs_[0], two.best_estimator_.coefs_[0]
+    )
+
+
+def test_dask_cluster_gives_the_same_choices_as_a_local_run(small_digits):
+    distributed = pytest.importorskip(
+        "distributed",
+        reason="the Dask test needs the 'dask' extra: pip install 'sknn[dask]'",
+    )
+    X_train, _, y_train, _ = small_digits
+    X_train, y_train = X_train[:300], y_train[:300]
+    settings = {**QUICK, "stages": DETERMINISTIC_STAGES, "random_state": 1}
+    local = BookSearchCV(MLPClassifierBook(), **settings).fit(X_train, y_train)
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as tasks,
+        joblib.parallel_backend("dask"),
+    ):
+        remote = BookSearchCV(MLPClassifierBook(), **settings).fit(X_train, y_train)
+
+    assert tasks.data, "no fit ran on the cluster"
+    assert remote.best_params_ == local.best_params_
+    assert _choices(remote) == _choices(local)
+
+
+# --- bad input fails before any fitting -----------------------------------------
+
+
+class CountingMLP(MLPClassifierBook):
+    """An MLPClassifierBook that counts its fits."""
+
+    fits = 0
+
+    def fit(self, X, y, **kwargs):
+        type(self).fits += 1
+        return super().fit(X, y, **kwargs)
+
+
+class CountingLogisticRegression(LogisticRegression):
+    fits = 0
+
+    def fit(self, X, y, **kwargs):
+        type(self).fits += 1
+        return super().fit(X, y, **kwargs)
+
+
+class NoBatchSizeMLP(CountingMLP):
+    """A network whose mini-batch size is fixed: it has no batch_size parameter."""
+
+    def __init__(
+        self,
+        *,
+        learning_rate=0.5,
+        lmbda=0.1,
+        regularizer="l2",
+        epochs=30,
+        early_stopping=False,
+        n_iter_no_change=10,
+        validation_fraction=None,
+        learning_rate_schedule="constant",
+        monitor=("training_cost",),
+        random_state=None,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            lmbda=lmbda,
+            regularizer=regularizer,
+            epochs=epochs,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            validation_fraction=validation_fraction,
+            learning_rate_schedule=learning_rate_schedule,
+            monitor=monitor,
+            random_state=random_state,
+        )
+
+
+@pytest.fixture
+def no_fits_allowed():
+    CountingMLP.fits = CountingLogisticRegression.fits = NoBatchSizeMLP.fits = 0
+    yield
+    assert CountingMLP.fits == 0
+    assert CountingLogisticRegression.fits == 0
+    assert NoBatchSizeMLP.fits == 0
+
+
+@pytest.mark.parametrize(
+    ("make_search", "error", "words"),
+    [
+        (
+            lambda: BookSearchCV(CountingLogisticRegression()),
+            TypeError,
+            ["MLPClassifierBook", "CountingLogisticRegression"],
+        ),
+        (
+            lambda: BookSearchCV(
+                make_pipeline(MinMaxScaler(), CountingLogisticRegression())
+            ),
+            TypeError,
+            ["last step", "countinglogisticregression", "CountingLogisticRegression"],
+        ),
+        (
+            lambda: BookSearchCV(make_pipeline(CountingMLP()), prefix="mlp"),
+            ValueError,
+            ["'mlp__learning_rate'", "'countingmlp__'"],
+        ),
+        (
+            lambda: BookSearchCV(NoBatchSizeMLP()),
+            ValueError,
+            ["'batch_size'", "stage 'batch_size'"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), learning_rates=()),
+            ValueError,
+            ["learning_rates is empty"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), lmbdas=[]),
+            ValueError,
+            ["lmbdas is empty"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), batch_sizes=()),
+            ValueError,
+            ["batch_sizes is empty"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), learning_rate_factors=()),
+            ValueError,
+            ["learning_rate_factors is empty"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), learning_rates=(0.1, -1.0)),
+            ValueError,
+            ["learning_rates", "positive", "-1.0"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), batch_sizes=(10, 2.5)),
+            ValueError,
+            ["batch_sizes", "2.5"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), threshold_refine_factors=(0.5,)),
+            ValueError,
+            ["threshold_refine_factors", "> 1"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), stages=("lmbda", "momentum")),
+            ValueError,
+            ["'momentum'", "learning_rate_threshold"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), stages=("lmbda", "epochs")),
+            ValueError,
+            ["book's order"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(early_stopping=True)),
+            ValueError,
+            ["early_stopping", "validation_fraction"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), subsample=1.5),
+            ValueError,
+            ["subsample"],
+        ),
+        (
+            lambda: BookSearchCV(CountingMLP(), search="random"),
+            ValueError,
+            ["search"],
+        ),
+    ],
+)
+def test_bad_settings_fail_clearly_before_any_fit(
+    small_digits, no_fits_allowed, make_search, error, words
+):
+    X_train, _, y_train, _ = small_digits
+    with pytest.raises(error) as raised:
+        make_search().fit(X_train, y_train)
+    for word in words:
+        assert word in str(raised.value)
+
+
+def test_a_subclass_without_the_stages_parameter_is_fine_without_the_stage(
+    small_digits,
+):
+    X_train, _, y_train, _ = small_digits
+    search = BookSearchCV(
+        NoBatchSizeMLP(), **{**QUICK, "stages": ("learning_rate_threshold",)}
+    ).fit(X_train[:200], y_train[:200])
+    assert set(search.best_params_) == {"learning_rate"}
+    assert np.isfinite(search.best_score_)  # measured by cross-validation
+
+
+def test_a_subset_of_stages_keeps_the_other_settings(small_digits):
+    X_train, _, y_train, _ = small_digits
+    base = MLPClassifierBook(learning_rate=0.3, epochs=15, batch_size=20)
+    search = BookSearchCV(base, **{**QUICK, "stages": ("lmbda",)}).fit(X_train, y_train)
+    assert list(search.best_params_) == ["lmbda"]
+    fitted = search.best_estimator_
+    assert (fitted.learning_rate, fitted.epochs, fitted.batch_size) == (0.3, 15, 20)
+    assert search.best_score_ == search.stages_[0].score
+    assert_each_choice_is_its_stages_best(search)
+
+
+def test_fit_params_are_split_with_the_rows(small_digits):
+    X_train, _, y_train, _ = small_digits
+    settings = {**QUICK, "stages": ("learning_rate_threshold", "lmbda")}
+    plain = BookSearchCV(MLPClassifierBook(), **settings).fit(X_train, y_train)
+    weighted = BookSearchCV(MLPClassifierBook(), **settings).fit(
+        X_train, y_train, sample_weight=np.ones(len(y_train))
+    )
+    # Unit weights train exactly as no weights, in every fold and subsample.
+    assert _choices(weighted) == _choices(plain)
+
+
+def test_unfitted_search_refuses_to_predict_and_clones():
+    search = BookSearchCV(MLPClassifierBook(), lmbdas=(0.0, 1.0))
+    with pytest.raises(NotFittedError):
+        search.predict(np.zeros((1, 64)))
+    assert clone(search).get_params()["lmbdas"] == (0.0, 1.0)
+
+
+def test_plot_report_draws_one_panel_per_stage(small_digits, monkeypatch):
+    pytest.importorskip("matplotlib", reason="plotting needs matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    X_train, _, y_train, _ = small_digits
+    search = BookSearchCV(MLPClassifierBook(), **QUICK).fit(
+        X_train[:300], y_train[:300]
+    )
+    figure = search.plot_report()
+    titled = [ax for ax in figure.axes if ax.get_title()]
+    assert len(titled) == len(STAGES)
+    for ax, result in zip(titled, search.stages_):
+        assert f"{result.chosen:g}" in ax.get_title()
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"pip install 'sknn\[plot\]'"):
+        search.plot_report()
