@@ -6,9 +6,12 @@ from ._classifier import (
     TrainingInterruptedWarning,
 )
 
+from .tuning import BookSearchCV
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "BookSearchCV",
     "DivergenceWarning",
     "MLPClassifierBook",
     "TrainingInterruptedWarning",
