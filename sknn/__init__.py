@@ -5,7 +5,6 @@ from ._classifier import (
     MLPClassifierBook,
     TrainingInterruptedWarning,
 )
-
 from .tuning import BookSearchCV
 
 __version__ = "0.1.0"

@@ -378,10 +378,9 @@ default="cross_entropy"
         if self._is_multilabel():
             return output
         row_sums = output.sum(axis=1, keepdims=True)
-        uniform = row_sums == 0
-        return np.where(
-            uniform, 1.0 / output.shape[1], output / np.where(uniform, 1, row_sums)
-        )
+        np.divide(output, row_sums, out=output, where=row_sums > 0)
+        output[row_sums[:, 0] == 0] = 1.0 / output.shape[1]
+        return output
 
     def predict_log_proba(self, X):
         """The logarithm of :meth:`predict_proba`."""
@@ -421,7 +420,7 @@ default="cross_entropy"
     def _feedforward(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return self._network().feedforward(X.astype(self.coefs_[0].dtype, copy=False))
+        return self._network().feedforward(X)
 
     def _validate_training_data(
         self,

@@ -190,13 +190,14 @@ class Network:
     def feedforward(self, X, chunk_rows=PREDICT_CHUNK_ROWS):
         """Return the output activations a^L for every row of ``X`` (eq. 25).
 
-        Rows are processed ``chunk_rows`` at a time, so the memory used beyond
-        the result is bounded whatever the number of rows.
+        Rows are processed ``chunk_rows`` at a time, and converted to the
+        network's dtype chunk by chunk, so the memory used beyond ``X`` and the
+        result is bounded whatever the number of rows.
         """
         output = np.empty((X.shape[0], self.layer_sizes[-1]), self.dtype)
         activations = self._layer_activations()
         for start in range(0, X.shape[0], chunk_rows):
-            a = X[start : start + chunk_rows]
+            a = X[start : start + chunk_rows].astype(self.dtype, copy=False)
             for w, b, f in zip(self.weights, self.biases, activations):
                 z = a @ w
                 z += b

@@ -61,6 +61,8 @@ class SGD:
         """
         regularize = self.regularizer.subtract_gradient
         lmbda_over_n = self.lmbda / self.n_samples
+        if lmbda_over_n == 0:
+            regularize = _no_penalty
         scratch = [np.empty_like(w) for w in weights]
         if self.momentum == 0.0:
             layers = list(zip(weights, biases, weight_steps, bias_steps, scratch))
@@ -102,3 +104,7 @@ class SGD:
                 np.add(b, v_b, out=b)
 
         return update
+
+
+def _no_penalty(weights, rate, target, scratch):
+    """With lambda = 0 every regularizer's term vanishes; skip its numpy calls."""

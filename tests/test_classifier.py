@@ -318,3 +318,19 @@ def test_bad_callback_keeps_the_fitted_model(small_problem, fitted):
     with pytest.raises(TypeError, match="callback"):
         fitted.fit(X, y)
     np.testing.assert_array_equal(fitted.predict_proba(X), proba)
+
+
+def test_predict_proba_is_uniform_where_every_sigmoid_output_underflows(small_problem):
+    X, y = small_problem
+    clf = MLPClassifierBook(epochs=1, random_state=0).fit(X.astype(np.float32), y)
+    clf.intercepts_[-1][...] = -200.0
+    proba = clf.predict_proba(X.astype(np.float32))
+    np.testing.assert_allclose(proba, 1 / 3)
+
+
+def test_float64_input_to_a_float32_model_predicts_the_same(small_problem):
+    X, y = small_problem
+    clf = MLPClassifierBook(epochs=2, random_state=0).fit(X.astype(np.float32), y)
+    np.testing.assert_allclose(
+        clf.predict_proba(X), clf.predict_proba(X.astype(np.float32)), rtol=1e-6
+    )
