@@ -268,11 +268,10 @@ class Network:
                 self.weights, self.biases, step.weight_steps, step.bias_steps
             )
             inputs, forward, backward = step.inputs, step.forward, step.backward
+            gather_rows = X.take
             for batch_start in range(start, stop, size):
                 batch_end = batch_start + size
-                np.take(
-                    X, order[batch_start:batch_end], axis=0, out=inputs, mode="clip"
-                )
+                gather_rows(order[batch_start:batch_end], 0, inputs, "clip")
                 forward(rng)
                 backward(
                     targets[batch_start:batch_end],
