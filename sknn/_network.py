@@ -64,9 +64,7 @@ class _TrainingStep:
         )
         self.weight_steps = [np.empty_like(w) for w in network.weights]
         self.bias_steps = [np.empty_like(b) for b in network.biases]
-        fns = [network.activation.fn] * (n_layers - 1) + [
-            network.cost.output_activation.fn
-        ]
+        fns = [activation.fn for activation in network._layer_activations()]
         layer_inputs = [self.inputs, *(self.dropped or self.activations[:-1])]
         self.forward_plan = [
             (
