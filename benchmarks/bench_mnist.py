@@ -1400,7 +1400,12 @@ def render_results(results, *, epochs):
         [t.goal, t.measured, f"**{t.verdict}**"] for t in check_targets(results, epochs)
     ]
     sections.append(
-        ("Targets", markdown_table(["target", "measured", "verdict"], targets))
+        (
+            "Targets",
+            markdown_table(["target", "measured", "verdict"], targets)
+            + "\n\nWhy a target is missed, and what was tried: "
+            "[docs/performance.md](../docs/performance.md).",
+        )
     )
     return "\n\n".join(f"## {title}\n\n{body}" for title, body in sections)
 
