@@ -570,10 +570,17 @@ default="cross_entropy"
         )
 
     def _with_targets(self, data):
+        """Add the network's targets Y: one output per class (or label) in X's dtype.
+
+        The labels were checked against ``classes_`` already, so each one's
+        column is its position in the sorted ``classes_``.
+        """
         X, y, sample_weight = data
-        Y = self._label_binarizer.transform(y).astype(X.dtype)
-        if Y.shape[1] == 1:
-            Y = np.hstack([1 - Y, Y])
+        if self._is_multilabel():
+            Y = np.asarray(y, dtype=X.dtype)
+        else:
+            Y = np.zeros((len(y), len(self.classes_)), X.dtype)
+            Y[np.arange(len(y)), np.searchsorted(self.classes_, y)] = 1
         return X, Y, sample_weight, y
 
     def _initialize(self, n_features, n_outputs, dtype):
