@@ -470,6 +470,11 @@ default="cross_entropy"
             self._check_known_classes(y, "y")
             X = X.astype(self.coefs_[0].dtype, copy=False)
         else:
+            if incremental and classes is None and y.ndim == 1:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit: all "
+                    "the labels any later call may hold, e.g. np.unique(y_all)."
+                )
             self._fit_label_binarizer(y, classes)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)

@@ -183,6 +183,14 @@ def test_partial_fit_runs_one_epoch_per_call(small_problem):
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
 
 
+def test_partial_fit_needs_classes_on_the_first_call(small_problem):
+    X, y = small_problem
+    clf = MLPClassifierBook()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+    assert not hasattr(clf, "coefs_")
+
+
 def test_partial_fit_needs_classes_that_cover_y(small_problem):
     X, y = small_problem
     with pytest.raises(ValueError, match="not in classes"):
