@@ -345,3 +345,32 @@ def test_validation_split_keeps_the_sample_weights_of_held_out_rows(digits):
     unweighted = clf._network().mean_cost(X_val, Y_val) + penalty
     assert clf.history_[0]["validation_cost"] == pytest.approx(weighted)
     assert weighted != pytest.approx(unweighted)
+
+
+def test_without_sklearn_callback_api_the_estimator_still_trains(monkeypatch, digits):
+    """scikit-learn < 1.9 has no sklearn.callback: a stand-in mixin, no set_callbacks."""
+    import importlib
+    import sys
+
+    import sknn._classifier
+    import sknn._classifier as classifier_module
+    import sknn._sklearn_callbacks as bridge_module
+
+    X, _, y, _ = digits
+    saved = {
+        module: dict(vars(module)) for module in (bridge_module, classifier_module)
+    }
+    monkeypatch.setitem(sys.modules, "sklearn.callback", None)
+    try:
+        importlib.reload(bridge_module)
+        old_sklearn = importlib.reload(classifier_module)
+        clf = old_sklearn.MLPClassifierBook(epochs=2, random_state=0)
+        assert not hasattr(clf, "set_callbacks")
+        clf.fit(X, y)
+        assert clf.n_iter_ == 2 and clf.score(X, y) > 0.8
+    finally:
+        monkeypatch.undo()
+        for module, namespace in saved.items():
+            vars(module).clear()
+            vars(module).update(namespace)
+    assert sknn._classifier.MLPClassifierBook is MLPClassifierBook
