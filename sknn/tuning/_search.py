@@ -1,0 +1,457 @@
+"""BookSearchCV: the estimator that runs the stages in order and refits."""
+
+from __future__ import annotations
+
+import time
+from copy import deepcopy
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context
+from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.model_selection import check_cv, cross_val_score
+from sklearn.utils import check_random_state, indexable
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    RealNotInt,
+    StrOptions,
+)
+from sklearn.utils._tags import get_tags
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import STAGES
+from ._checks import _check_settings, _check_validation_data
+from ._format import _fmt
+from ._plot import _MISSING_MATPLOTLIB
+from ._run import _Run
+from ._stages import _STAGE_CLASSES
+
+
+def _estimator_has(attribute):
+    def check(self):
+        if hasattr(self, "best_estimator_"):
+            return hasattr(self.best_estimator_, attribute)
+        return hasattr(self.estimator, attribute)
+
+    return check
+
+
+class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Tune an MLPClassifierBook the way chapter 3 of the book does, stage by stage.
+
+    Chapter 3, "How to choose a neural network's hyper-parameters?", tunes
+    one hyper-parameter at a time instead of searching a grid of every
+    combination, which grows multiplicatively and mostly trains hopeless
+    networks. Each stage below finds one value and carries it into the next;
+    each uses the settings the previous stages chose:
+
+    1. ``"learning_rate_threshold"`` ("Learning rate"): the largest eta whose
+       training cost falls during the first ``threshold_epochs`` epochs,
+       tried by factors of ten (``learning_rates``), refined within its
+       factor of ten (``threshold_refine_factors``); eta becomes
+       ``threshold_fraction`` (a half) of it. Decided from ``history_``, not
+       from a score: one short fit per eta on each training fold, on a
+       ``subsample`` for quick feedback if asked ("Broad strategy"), with
+       lambda = 0 when lambda is tuned later. Learning rates whose cost
+       diverges or oscillates are excluded, and the report says so.
+    2. ``"epochs"`` ("Use early stopping to determine the number of training
+       epochs"): no-improvement-in-n early stopping on each training fold;
+       ``epochs`` becomes the median epoch at which it stopped training (or
+       was best, see ``epochs_from``), and ``early_stopping`` goes back to the
+       base estimator's value, so that later candidates all train as long.
+    3. ``"lmbda"`` ("The regularization parameter"): lambda over ``lmbdas``
+       (zero, then factors of ten) on the cross-validated score, then refined
+       around the winner (``lmbda_refine_factors``).
+    4. ``"learning_rate"``: eta revisited with the chosen lambda, over the
+       current eta times ``learning_rate_factors``, on the CV score.
+    5. ``"batch_size"`` ("Mini-batch size"): among ``batch_sizes``, the
+       fastest to fit whose CV score is within ``batch_size_tolerance`` of
+       the best; the book chooses the mini-batch size for speed.
+
+    Then ``best_estimator_`` is refit on all the data with every chosen
+    value. Everything runs through joblib: ``n_jobs`` parallelises the fits,
+    and ``with joblib.parallel_backend("dask"):`` sends them to a Dask
+    cluster (see ``docs/tuning.md``).
+
+    Parameters
+    ----------
+    estimator : MLPClassifierBook or Pipeline
+        The network to tune, or a Pipeline whose last step is one; its other
+        parameters (architecture, cost, regularizer, ...) stay as they are.
+        In a Pipeline the parameters are addressed with the step's prefix
+        (``"mlpclassifierbook__learning_rate"``), found automatically.
+    stages : sequence of str, default=STAGES
+        Which stages to run, a subset of :data:`STAGES` in the book's order.
+        A stage left out keeps the base estimator's value of its parameter.
+    learning_rates : sequence of float, default=(0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
+        The coarse learning rates of the threshold stage, by factors of ten.
+    threshold_epochs : int, default=3
+        Epochs per learning rate in the threshold stage: the book's "first
+        few epochs".
+    threshold_refine_factors : sequence of float, default=(2.0, 5.0)
+        The threshold is refined by trying it times these factors that lie
+        below the first learning rate that failed (the book's "eta = 0.2 or
+        eta = 0.5"). Empty: no refinement.
+    threshold_fraction : float, default=0.5
+        The chosen eta as a fraction of the threshold: "a factor of two
+        below the threshold".
+    subsample : float, int or None, default=None
+        Rows for the threshold stage: a fraction of the training data (in
+        (0, 1]), a number of rows, or None for all. Stratified by class.
+    max_epochs : int, default=100
+        The most epochs early stopping may run in the epochs stage.
+    epochs_from : {"stop", "best"}, default="stop"
+        Which epoch of an early-stopping run gives ``epochs``: where the
+        no-improvement-in-n rule stopped training (the book's rule: "when
+        that stops improving, terminate"), or the epoch of the best
+        validation accuracy. "best" suits large validation sets; on small
+        ones the best accuracy comes by chance early.
+    n_iter_no_change : int, default=10
+        The n of "no-improvement-in-n" in the epochs stage; the book
+        suggests ten.
+    validation_fraction : float, default=0.2
+        The part of each training fold held out for early stopping.
+    lmbdas : sequence of float, default=(0.0, 0.01, 0.1, 1.0, 10.0)
+        The lambdas of the lambda stage, starting with no regularization.
+        Lambda is divided by the training-set size n, as in the book.
+    lmbda_refine_factors : sequence of float, default=(0.5, 2.0)
+        The best non-zero lambda times these is cross-validated next to it.
+        Empty: no refinement.
+    learning_rate_factors : sequence of float, default=(0.5, 2.0)
+        The revisited eta times these is cross-validated next to it.
+    batch_sizes : sequence of int, default=(10, 20, 50, 100)
+        The mini-batch sizes of the batch-size stage.
+    batch_size_tolerance : float, default=0.002
+        How far below the best mean CV score a faster mini-batch size may be,
+        in the units of ``scoring`` (0.002 is a fifth of a point of accuracy).
+    search : {"grid", "halving"}, default="grid"
+        The scikit-learn search of the lambda and learning-rate stages:
+        ``GridSearchCV`` or ``HalvingGridSearchCV`` (successive halving,
+        cheaper for long ranges).
+    cv : int, cross-validation generator or iterable, default=None
+        As in ``GridSearchCV`` (None: 5-fold, stratified). The folds are
+        drawn once, so every stage and every candidate sees the same ones.
+        Pass ``groups`` to ``fit`` for group splitters.
+    scoring : str, callable or None, default=None
+        The CV score of the lambda, learning-rate and batch-size stages;
+        None uses the estimator's ``score`` (accuracy).
+    n_jobs : int or None, default=None
+        Fits run in parallel, through joblib (and its active backend).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the subsample, successive halving and, when the base
+        estimator's ``random_state`` is None, the network: every candidate
+        then starts from the same initial weights, so they differ only in the
+        value being tried. The same seed gives the same choices, with any
+        ``n_jobs`` and on a cluster (the batch-size stage excepted when two
+        sizes are about equally fast, since it measures time).
+    verbose : int, default=0
+        1 prints one line per stage; higher values make the searches and
+        joblib print too.
+    prefix : str or None, default=None
+        The parameter prefix of the network inside a Pipeline, e.g.
+        ``"mlpclassifierbook__"``; None finds it from the last step's name.
+
+    Attributes
+    ----------
+    best_estimator_ : estimator
+        A clone of ``estimator`` with the chosen values, refit on all of X.
+    best_params_ : dict
+        The chosen value of each tuned parameter, by its (prefixed) name.
+    best_score_ : float
+        The mean cross-validated score of the chosen settings.
+    stages_ : list of StageResult
+        What each stage tried, chose and why, with its searches' ``cv_results_``.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    n_features_in_ : int
+        Features seen in ``fit``.
+    refit_time_ : float
+        Seconds spent refitting ``best_estimator_``.
+
+    See Also
+    --------
+    sklearn.model_selection.GridSearchCV : one search over all combinations.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknn import MLPClassifierBook
+    >>> from sknn.tuning import BookSearchCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = BookSearchCV(
+    ...     MLPClassifierBook(),
+    ...     stages=("learning_rate_threshold", "epochs"),
+    ...     max_epochs=20,
+    ...     cv=3,
+    ...     random_state=0,
+    ... ).fit(X / 16, y)
+    >>> sorted(search.best_params_)
+    ['epochs', 'learning_rate']
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "stages": [list, tuple, str],
+        "learning_rates": ["array-like"],
+        "threshold_epochs": [Interval(Integral, 1, None, closed="left")],
+        "threshold_refine_factors": ["array-like"],
+        "threshold_fraction": [Interval(Real, 0, 1, closed="right")],
+        "subsample": [
+            Interval(RealNotInt, 0, 1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "epochs_from": [StrOptions({"stop", "best"})],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "lmbdas": ["array-like"],
+        "lmbda_refine_factors": ["array-like"],
+        "learning_rate_factors": ["array-like"],
+        "batch_sizes": ["array-like"],
+        "batch_size_tolerance": [Interval(Real, 0, None, closed="left")],
+        "search": [StrOptions({"grid", "halving"})],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "prefix": [str, None],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        stages=STAGES,
+        learning_rates=(0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
+        threshold_epochs=3,
+        threshold_refine_factors=(2.0, 5.0),
+        threshold_fraction=0.5,
+        subsample=None,
+        max_epochs=100,
+        epochs_from="stop",
+        n_iter_no_change=10,
+        validation_fraction=0.2,
+        lmbdas=(0.0, 0.01, 0.1, 1.0, 10.0),
+        lmbda_refine_factors=(0.5, 2.0),
+        learning_rate_factors=(0.5, 2.0),
+        batch_sizes=(10, 20, 50, 100),
+        batch_size_tolerance=0.002,
+        search="grid",
+        cv=None,
+        scoring=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        prefix=None,
+    ):
+        self.estimator = estimator
+        self.stages = stages
+        self.learning_rates = learning_rates
+        self.threshold_epochs = threshold_epochs
+        self.threshold_refine_factors = threshold_refine_factors
+        self.threshold_fraction = threshold_fraction
+        self.subsample = subsample
+        self.max_epochs = max_epochs
+        self.epochs_from = epochs_from
+        self.n_iter_no_change = n_iter_no_change
+        self.validation_fraction = validation_fraction
+        self.lmbdas = lmbdas
+        self.lmbda_refine_factors = lmbda_refine_factors
+        self.learning_rate_factors = learning_rate_factors
+        self.batch_sizes = batch_sizes
+        self.batch_size_tolerance = batch_size_tolerance
+        self.search = search
+        self.cv = cv
+        self.scoring = scoring
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.prefix = prefix
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, **fit_params):
+        """Run the stages in order, then refit the best settings on all of X.
+
+        Every setting is checked before the first fit, so a typo fails at
+        once rather than after minutes of training.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        **fit_params : dict
+            Passed to every fit of the estimator (with the Pipeline prefix
+            when it is one); sample-aligned arrays are split with the rows.
+            ``groups`` is passed to the ``cv`` splitter instead.
+
+        Returns
+        -------
+        self : BookSearchCV
+        """
+        settings, prefix = _check_settings(self)
+        if y is None:
+            raise ValueError("BookSearchCV needs the class labels y.")
+        X, y = indexable(X, y)
+        fit_params = dict(fit_params)
+        _check_validation_data(self, fit_params, prefix)
+        groups = fit_params.pop("groups", None)
+        cv = check_cv(self.cv, y, classifier=True)
+        splits = list(cv.split(X, y, groups))
+        rng = check_random_state(self.random_state)
+        run = _Run(self, X, y, fit_params, splits, prefix, settings, rng)
+        self.stages_ = []
+        for number, name in enumerate(settings["stages"], 1):
+            stage = _STAGE_CLASSES[name]
+            result = stage.run(run)
+            run.params[stage.param] = result.chosen
+            self.stages_.append(result)
+            if self.verbose:
+                print(
+                    f"[BookSearchCV] {number}/{len(settings['stages'])} {name}: "
+                    f"{result.reason}",
+                    flush=True,
+                )
+        self.best_params_ = {result.param: result.chosen for result in self.stages_}
+        self.best_score_ = self._final_score(run)
+        self.n_samples_ = run.n_samples
+        self.n_splits_ = len(splits)
+        self._scoring_name = self.scoring if isinstance(self.scoring, str) else None
+        started = time.perf_counter()
+        self.best_estimator_ = run.estimator().fit(X, y, **fit_params)
+        self.refit_time_ = time.perf_counter() - started
+        return self
+
+    def _final_score(self, run):
+        """The CV score of the final settings: from the last stage, or measured."""
+        if self.stages_[-1].score is not None:
+            return self.stages_[-1].score
+        scores = cross_val_score(
+            run.estimator(monitor=()),
+            run.X,
+            run.y,
+            cv=run.splits,
+            scoring=self.scoring,
+            n_jobs=self.n_jobs,
+            params=run.fit_params or None,
+        )
+        return float(np.mean(scores))
+
+    # --- using the tuned model ----------------------------------------------
+
+    def predict(self, X):
+        """Predict with ``best_estimator_``."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from ``best_estimator_``."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from ``best_estimator_``."""
+        check_is_fitted(self)
+        return self.best_estimator_.predict_log_proba(X)
+
+    def score(self, X, y, sample_weight=None):
+        """Score ``best_estimator_`` on X, y with ``scoring`` (default: accuracy)."""
+        check_is_fitted(self)
+        params = {} if sample_weight is None else {"sample_weight": sample_weight}
+        if self.scoring is None:
+            return self.best_estimator_.score(X, y, **params)
+        return get_scorer(self.scoring)(self.best_estimator_, X, y, **params)
+
+    @property
+    def classes_(self):
+        check_is_fitted(self)
+        return self.best_estimator_.classes_
+
+    @property
+    def n_features_in_(self):
+        check_is_fitted(self)
+        return self.best_estimator_.n_features_in_
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "best_estimator_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        sub = get_tags(self.estimator)
+        tags.estimator_type = sub.estimator_type
+        tags.classifier_tags = deepcopy(sub.classifier_tags)
+        tags.input_tags.sparse = sub.input_tags.sparse
+        return tags
+
+    # --- reading the results --------------------------------------------------
+
+    def report(self):
+        """Say, stage by stage, what was tried, what was chosen and why.
+
+        Returns
+        -------
+        str
+            A few lines per stage, then the final settings and their CV score.
+        """
+        check_is_fitted(self)
+        scoring = self._scoring_name or (
+            "the estimator's score (accuracy)" if self.scoring is None else "scoring"
+        )
+        lines = [
+            "BookSearchCV: chapter 3's recipe, 'How to choose a neural network's "
+            "hyper-parameters?'",
+            f"{self.n_samples_} training samples, {self.n_splits_}-fold CV, scored "
+            f"by {scoring}.",
+        ]
+        for number, result in enumerate(self.stages_, 1):
+            lines.append("")
+            lines.append(f"{number}. {result.name} ({result.param})")
+            lines.append(f"   -> {result.reason}")
+            lines.extend(
+                "   " + line for line in _STAGE_CLASSES[result.name].describe(result)
+            )
+        lines.append("")
+        chosen = ", ".join(f"{k}={_fmt(v)}" for k, v in self.best_params_.items())
+        lines.append(f"Final: {chosen}")
+        lines.append(
+            f"Mean CV score {self.best_score_:.4f}; refit on all "
+            f"{self.n_samples_} samples in {self.refit_time_:.2f} s."
+        )
+        return "\n".join(lines)
+
+    def plot_report(self, figsize=None):
+        """Draw one panel per stage: what was tried and what was chosen.
+
+        The threshold stage shows the training cost per epoch for each eta
+        (the book's figure in "Learning rate"); the epochs stage the
+        validation accuracy per fold; the CV stages the mean score against
+        the value (log axes); the batch-size stage also the fit time.
+
+        Parameters
+        ----------
+        figsize : tuple of float, optional
+            The figure size; by default 4.5 inches wide per stage.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        check_is_fitted(self)
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as error:
+            raise ImportError(_MISSING_MATPLOTLIB) from error
+        n = len(self.stages_)
+        figure, axes = plt.subplots(
+            1, n, figsize=figsize or (4.5 * n, 4), squeeze=False, layout="constrained"
+        )
+        for result, ax in zip(self.stages_, axes[0]):
+            _STAGE_CLASSES[result.name].plot(result, ax)
+        return figure
