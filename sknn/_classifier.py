@@ -659,6 +659,7 @@ default="cross_entropy"
         network = self._network()
         batch_size = min(self.batch_size, X.shape[0])
         monitored = self._monitored(validation, incremental)
+        monitors_cost = any(name.endswith("_cost") for name in monitored)
         sklearn_callbacks = SklearnCallbackBridge(self, X, y, sample_weight, epochs)
         multilabel = self._is_multilabel()
         stop_reason = "epochs"
@@ -697,7 +698,11 @@ default="cross_entropy"
                 "time": time.perf_counter() - started,
             }
             with np.errstate(over="ignore", invalid="ignore"):
-                penalty = regularizer.penalty(self.coefs_, self.lmbda, n)
+                penalty = (
+                    regularizer.penalty(self.coefs_, self.lmbda, n)
+                    if monitors_cost
+                    else 0.0
+                )
                 record.update(
                     measure(
                         network,
