@@ -1,5 +1,7 @@
 """sknn: the feedforward networks of *Neural Networks and Deep Learning*, for scikit-learn."""
 
+from importlib import metadata as _metadata
+
 from ._classifier import (
     DivergenceWarning,
     MLPClassifierBook,
@@ -7,7 +9,8 @@ from ._classifier import (
 )
 from .tuning import BookSearchCV
 
-__version__ = "0.1.0"
+# pyproject.toml is the one place the version is written.
+__version__ = _metadata.version("sknn")
 
 __all__ = [
     "BookSearchCV",

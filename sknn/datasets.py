@@ -216,8 +216,7 @@ def _raise_not_found(what: str) -> NoReturn:
         f"MNIST not found: {what}.\n"
         f"Put these four IDX files (gzipped or not) in one folder:\n{names}\n"
         f"then pass load_mnist(path='/that/folder') or set "
-        f"{MNIST_ENV_VAR}=/that/folder. In this project's checkout they live at "
-        "../shared/data/mnist."
+        f"{MNIST_ENV_VAR}=/that/folder."
     )
 
 
