@@ -1,4 +1,7 @@
-"""scikit-learn's own conformance checks over configurations covering every option."""
+"""scikit-learn's estimator checks, over configurations covering every option.
+
+The scikit-learn-contrib project template keeps them in this module too.
+"""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -40,5 +43,5 @@ EXPECTED_FAILED_CHECKS = {
 @parametrize_with_checks(
     INSTANCES, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
 )
-def test_sklearn_compatible(estimator, check):
+def test_estimators(estimator, check):
     check(estimator)
