@@ -3,7 +3,8 @@
 scikit-learn has no public equivalent for these; scikit-learn-contrib projects
 use the same ones. Keeping them here means a scikit-learn release that moves one
 breaks a single import, and ``pyproject.toml`` bounds scikit-learn from above at
-the newest minor release CI has run (CI tests the oldest and the newest).
+the newest minor release CI has run. CI (``.ci/run``) tests both ends of the
+range: the newest release allowed, and the oldest, 1.6.1.
 
 - ``_fit_context``: validates ``_parameter_constraints`` once per ``fit`` and
   skips the nested validation of inner estimators, as scikit-learn's own do.
