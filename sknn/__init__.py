@@ -4,6 +4,7 @@ from importlib import metadata as _metadata
 
 from ._classifier import (
     DivergenceWarning,
+    FailedToLearnWarning,
     MLPClassifierBook,
     TrainingInterruptedWarning,
 )
@@ -15,6 +16,7 @@ __version__ = _metadata.version("sknn")
 __all__ = [
     "BookSearchCV",
     "DivergenceWarning",
+    "FailedToLearnWarning",
     "MLPClassifierBook",
     "TrainingInterruptedWarning",
     "__version__",

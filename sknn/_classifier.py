@@ -1,71 +1,36 @@
-"""MLPClassifierBook: the book's network as a scikit-learn classifier."""
+"""MLPClassifierBook: the book's network as a scikit-learn classifier.
 
-import itertools
-import time
-import warnings
-from contextlib import contextmanager
-from numbers import Integral, Real
+The fit transaction, the epoch loop and the health checks live in
+:mod:`sknn._base`; this module adds what is specific to classes: labels and
+their one-hot targets, ``classes_``, accuracy and probabilities.
+"""
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
+from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
 
-from ._monitoring import MONITORS, measure
-from ._network import Network
-from ._sklearn_callbacks import CallbackSupportMixin, SklearnCallbackBridge
-from .activations import ACTIVATIONS
-from .callbacks import (
-    EarlyStopping,
-    HalveLearningRateOnPlateau,
-    ProgressPrinter,
-    as_hook,
+from ._base import (
+    BaseMLPBook,
+    DivergenceWarning,
+    FailedToLearnWarning,
+    TrainingInterruptedWarning,
+    _resolve,
 )
+from ._monitoring import count_correct
+from ._sklearn_private import _fit_context
 from .costs import COSTS
-from .initializers import INITIALIZERS
-from .optimizers import SGD
-from .regularizers import REGULARIZERS
+
+__all__ = [
+    "DivergenceWarning",
+    "FailedToLearnWarning",
+    "MLPClassifierBook",
+    "TrainingInterruptedWarning",
+]
 
 
-class DivergenceWarning(ConvergenceWarning):
-    """Training stopped because the cost or the weights stopped being finite."""
-
-
-class TrainingInterruptedWarning(UserWarning):
-    """Training was interrupted (Ctrl-C); the model keeps its last completed epoch."""
-
-
-def _resolve(value, table):
-    """Look a string up in ``table``; anything else is used as given."""
-    return table[value] if isinstance(value, str) else value
-
-
-@contextmanager
-def _state_restored_on_error(estimator):
-    """Put every fitted attribute back as it was if the body raises.
-
-    Validation may set ``n_features_in_`` or ``feature_names_in_`` before it
-    finds a problem in the data; this keeps an already fitted model whole.
-    """
-    state = estimator.__dict__.copy()
-    try:
-        yield
-    except BaseException:
-        estimator.__dict__.clear()
-        estimator.__dict__.update(state)
-        raise
-
-
-class MLPClassifierBook(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class MLPClassifierBook(ClassifierMixin, BaseMLPBook):
     """A feedforward network trained as in *Neural Networks and Deep Learning*.
 
     Mini-batch stochastic gradient descent with backpropagation over a fully
@@ -93,8 +58,16 @@ default="cross_entropy"
         n (the sum of the sample weights) as in the book. What matters is
         lambda / n: the book's lambda = 5 on 50,000 MNIST images is about
         0.13 on the 1,347 training images of a 75% split of sklearn's digits.
-    learning_rate : float, default=0.5
-        The learning rate eta (eq. 20-21), > 0; eta0 for the schedule.
+    learning_rate : float or "auto", default="auto"
+        The learning rate eta (eq. 20-21), > 0; eta0 for the schedule. A
+        number is used exactly as given. "auto" is the book's 0.5 for
+        sigmoid hidden neurons with the cross-entropy or log-likelihood cost,
+        x 4 for the quadratic cost (whose sigma' factor shrinks the output
+        error), x 1/5 for tanh and x 1/10 for ReLU hidden neurons (larger
+        derivatives, unbounded activations), all times (1 - momentum) so that
+        the effective step eta / (1 - mu) stays the same; see
+        :func:`sknn._base.auto_learning_rate`. With it every activation,
+        cost, momentum and dropout learns the digits at the defaults.
     batch_size : int, default=10
         The mini-batch size m; the last mini-batch of an epoch may be smaller.
     epochs : int, default=30
@@ -118,11 +91,15 @@ default="cross_entropy"
         its data set (in chunks, so memory stays bounded); () records only the
         epoch, learning rate and time, and an epoch then costs no more than
         the training itself. Validation entries need validation data.
-        Costs include the regularization term.
+        Costs include the regularization term with lambda divided by the size
+        of the data set measured, as network2.py's ``total_cost`` does: the
+        validation cost divides by the validation set's size. Divergence is
+        detected whatever is monitored.
     validation_fraction : float or None, default=None
         Hold out this fraction of the training data (stratified by class,
-        seeded by ``random_state``) as validation data. Ignored when ``fit``
-        is given ``X_val`` and ``y_val``.
+        seeded by ``random_state``, sample weights kept with their rows) as
+        validation data; it must leave room for every class on both sides.
+        Ignored when ``fit`` is given ``X_val`` and ``y_val``.
     early_stopping : bool, default=False
         Stop when validation accuracy has not improved for
         ``n_iter_no_change`` epochs and restore the best epoch's weights
@@ -141,7 +118,8 @@ default="cross_entropy"
         Functions ``f(estimator, record)`` or objects with
         ``on_epoch_end(estimator, record)`` (see :mod:`sknn.callbacks`),
         called after each epoch with that epoch's ``history_`` record; a true
-        return value stops training. scikit-learn's own callbacks
+        return value (or a ``Decision``) stops training. Objects are reset by
+        their ``on_train_begin`` at the start of every fit. scikit-learn's own callbacks
         (``sklearn.callback``, scikit-learn >= 1.9) are set with
         ``set_callbacks`` instead.
     shuffle : bool, default=True
@@ -179,14 +157,20 @@ default="cross_entropy"
         Epochs run, over all fits of this model (warm starts add to it); it
         counts an epoch that diverged, whose weights were not kept.
     learning_rate_ : float
-        The learning rate at the end of training. When the halving schedule
-        stops training, it is the first rate below the floor, never used.
+        The learning rate at the end of training ("auto" resolved). When the
+        halving schedule stops training, it is the first rate below the
+        floor, never used.
     best_epoch_ : int or None
         With early stopping or the halving schedule, the epoch whose weights
         were restored.
     stop_reason_ : str
         Why the last fit stopped: "epochs", "early_stopping",
-        "learning_rate_floor", "callback", "diverged" or "interrupted".
+        "learning_rate_floor", "callback", "diverged" (with a
+        ``DivergenceWarning``) or "interrupted" (Ctrl-C; the
+        ``KeyboardInterrupt`` is raised again). A run that ended but did not
+        learn is "dead_units" (a hidden layer passes no gradient) or
+        "failed_to_learn" (no better than always predicting the majority
+        class), each with a ``FailedToLearnWarning``; never "epochs".
     n_layers_ : int
         Layers, counting input and output.
     n_outputs_ : int
@@ -208,89 +192,14 @@ default="cross_entropy"
     array([0, 1, 2])
     """
 
-    _parameter_constraints = {
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "cost": [StrOptions(set(COSTS)), HasMethods(["fn", "delta"])],
-        "regularizer": [
-            StrOptions(set(REGULARIZERS)),
-            HasMethods(["penalty", "subtract_gradient"]),
-        ],
-        "lmbda": [Interval(Real, 0, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "initializer": [StrOptions(set(INITIALIZERS)), callable],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "monitor": [list, tuple, None],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate_schedule": [StrOptions({"constant", "halving"})],
-        "min_learning_rate_ratio": [Interval(Real, 0, 1, closed="neither")],
-        "callbacks": [list, tuple, None],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-    }
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(30,),
-        *,
-        activation="sigmoid",
-        cost="cross_entropy",
-        regularizer="l2",
-        lmbda=0.1,
-        learning_rate=0.5,
-        batch_size=10,
-        epochs=30,
-        dropout=0.0,
-        initializer="default",
-        momentum=0.0,
-        monitor=("training_cost", "validation_accuracy"),
-        validation_fraction=None,
-        early_stopping=False,
-        n_iter_no_change=10,
-        learning_rate_schedule="constant",
-        min_learning_rate_ratio=1 / 128,
-        callbacks=None,
-        shuffle=True,
-        random_state=None,
-        warm_start=False,
-        verbose=False,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.cost = cost
-        self.regularizer = regularizer
-        self.lmbda = lmbda
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.dropout = dropout
-        self.initializer = initializer
-        self.momentum = momentum
-        self.monitor = monitor
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.learning_rate_schedule = learning_rate_schedule
-        self.min_learning_rate_ratio = min_learning_rate_ratio
-        self.callbacks = callbacks
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None):
         """Train the network for at most ``epochs`` epochs of mini-batch SGD.
+
+        A fit is a transaction: everything is checked before training, and if
+        anything fails after that, the estimator is left exactly as it was
+        and the exception is raised. Ctrl-C keeps the last completed epoch,
+        warns, and raises the ``KeyboardInterrupt`` again.
 
         Parameters
         ----------
@@ -299,8 +208,9 @@ default="cross_entropy"
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a multilabel indicator matrix.
         sample_weight : array-like of shape (n_samples,), default=None
-            Each mini-batch's gradient is the weighted mean of its samples'
-            gradients, and n in lambda / n is the sum of the weights.
+            Non-negative weights with a positive sum. Each mini-batch's
+            gradient is the weighted mean of its samples' gradients, and n in
+            lambda / n is the sum of the weights.
         X_val, y_val : array-like, default=None
             Validation data for monitoring, early stopping and the schedule,
             used instead of a ``validation_fraction`` split. Inside a
@@ -313,20 +223,15 @@ default="cross_entropy"
         -------
         self : MLPClassifierBook
         """
-        continuing = self.warm_start and hasattr(self, "coefs_")
-        with _state_restored_on_error(self):
-            train, validation = self._validate_training_data(
-                X, y, sample_weight, X_val, y_val, continuing=continuing
-            )
-        self._train(train, validation, epochs=self.epochs)
-        return self
+        return self._fit(X, y, sample_weight, X_val, y_val, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the network for one epoch over ``X``, from its current weights.
 
         Early stopping and the schedule do not apply: they need the epochs
-        that a single call does not see.
+        that a single call does not see. Like ``fit``, a call that fails
+        leaves the model as it was.
 
         Parameters
         ----------
@@ -342,20 +247,9 @@ default="cross_entropy"
         -------
         self : MLPClassifierBook
         """
-        continuing = hasattr(self, "coefs_")
-        with _state_restored_on_error(self):
-            train, _ = self._validate_training_data(
-                X,
-                y,
-                sample_weight,
-                None,
-                None,
-                continuing=continuing,
-                classes=classes,
-                incremental=True,
-            )
-        self._train(train, None, epochs=1, incremental=True)
-        return self
+        return self._fit(
+            X, y, sample_weight, None, None, classes=classes, incremental=True
+        )
 
     def predict(self, X):
         """Predict the class of each row: the output neuron with the largest activation.
@@ -387,134 +281,74 @@ default="cross_entropy"
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    @property
-    def loss_curve_(self):
-        check_is_fitted(self)
-        return [record.get("training_cost", np.nan) for record in self.history_]
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = not self._has_softmax_output()
+        cost = self.__dict__.get("_fitted_cost") or COSTS.get(self.cost, self.cost)
+        output = getattr(cost, "output_activation", None)
+        tags.classifier_tags.multi_label = getattr(output, "name", "") != "softmax"
         return tags
 
-    # --- internals ----------------------------------------------------------
+    # --- what BaseMLPBook asks of a classifier -------------------------------
 
-    def _cost(self):
-        return _resolve(self.cost, COSTS)
+    def _check_targets(self, y, *, continuing, classes, incremental, name):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=name == "y")
+        check_classification_targets(y)
+        if continuing:
+            self._check_known_classes(y, name)
+            return y
+        if incremental and classes is None and y.ndim == 1:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: all "
+                "the labels any later call may hold, e.g. np.unique(y_all)."
+            )
+        self._fit_label_binarizer(y, classes)
+        return y
 
-    def _has_softmax_output(self):
-        return self._cost().output_activation.name == "softmax"
+    def _targets(self, y, dtype):
+        """One output per class (or label) in ``dtype``: one-hot from the sorted ``classes_``."""
+        if self._is_multilabel():
+            return np.asarray(y, dtype=dtype)
+        Y = np.zeros((len(y), len(self.classes_)), dtype)
+        Y[np.arange(len(y)), np.searchsorted(self.classes_, y)] = 1
+        return Y
+
+    def _n_outputs(self):
+        return len(self.classes_)
+
+    def _stratify_labels(self, y):
+        return y if y.ndim == 1 else None
+
+    def _count_correct(self, outputs, Y):
+        return count_correct(outputs, Y, self._is_multilabel())
+
+    def _learning_failure(self, outputs, Y, sample_weight):
+        if self._is_multilabel():
+            return None
+        weights = np.ones(len(Y)) if sample_weight is None else sample_weight
+        right = outputs.argmax(axis=1) == Y.argmax(axis=1)
+        accuracy = float(np.average(right, weights=weights))
+        class_shares = weights @ Y / weights.sum()
+        majority = float(class_shares.max())
+        if accuracy > majority + 1e-9 or majority == 1.0:
+            return None
+        return (
+            f"The trained model is right on {accuracy:.1%} of the training data, "
+            f"no better than always predicting the most common class "
+            f"({majority:.1%}): it did not learn. Try a smaller learning_rate (or "
+            "learning_rate='auto'), more epochs, or scaled inputs."
+        )
+
+    # --- classes -------------------------------------------------------------
 
     def _is_multilabel(self):
         return self._label_binarizer.y_type_ == "multilabel-indicator"
 
-    def _parameters(self):
-        """Every trained array, weights then biases, for snapshots and restores."""
-        return self.coefs_ + self.intercepts_
-
-    def _network(self):
-        return Network(
-            self.coefs_, self.intercepts_, ACTIVATIONS[self.activation], self._cost()
-        )
-
-    def _feedforward(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        return self._network().feedforward(X)
-
-    def _validate_training_data(
-        self,
-        X,
-        y,
-        sample_weight,
-        X_val,
-        y_val,
-        *,
-        continuing,
-        classes=None,
-        incremental=False,
-    ):
-        """Check everything before any state changes; return (train, validation).
-
-        Each is a tuple (X, Y, sample_weight, y) with Y the one-hot (or
-        indicator) targets in X's dtype; validation is None without
-        validation data.
-        """
-        hidden = np.atleast_1d(self.hidden_layer_sizes)
-        if hidden.ndim != 1 or not all(
-            isinstance(size, Integral) and size > 0 for size in hidden.tolist()
-        ):
-            raise ValueError(
-                "hidden_layer_sizes must be a positive int or a sequence of positive "
-                f"ints, one per hidden layer; got {self.hidden_layer_sizes!r}."
-            )
-        monitor = set(self.monitor or ())
-        unknown = monitor - set(MONITORS)
-        if unknown:
-            raise ValueError(
-                f"monitor has unknown entries {sorted(unknown)}; "
-                f"valid ones are {list(MONITORS)}."
-            )
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=not continuing,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if continuing:
-            self._check_known_classes(y, "y")
-            X = X.astype(self.coefs_[0].dtype, copy=False)
-        else:
-            if incremental and classes is None and y.ndim == 1:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit: all "
-                    "the labels any later call may hold, e.g. np.unique(y_all)."
-                )
-            self._fit_label_binarizer(y, classes)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        needs_validation = not incremental and (
-            self.early_stopping or self.learning_rate_schedule == "halving"
-        )
-        if (X_val is None) != (y_val is None):
-            raise ValueError("Pass both X_val and y_val, or neither.")
-        if X_val is not None:
-            X_val, y_val = validate_data(
-                self,
-                X_val,
-                y_val,
-                multi_output=True,
-                dtype=X.dtype,
-                reset=False,
-            )
-            if y_val.ndim == 2 and y_val.shape[1] == 1:
-                y_val = column_or_1d(y_val)
-            self._check_known_classes(y_val, "y_val")
-            train = (X, y, sample_weight)
-            validation = (X_val, y_val, None)
-        elif self.validation_fraction is not None and not incremental:
-            train, validation = self._split_validation(X, y, sample_weight)
-        elif needs_validation:
-            raise ValueError(
-                "early_stopping and learning_rate_schedule='halving' watch the "
-                "validation accuracy, so they need validation data: set "
-                "validation_fraction (e.g. 0.1), or pass X_val and y_val to fit."
-            )
-        else:
-            train, validation = (X, y, sample_weight), None
-        return self._with_targets(train), (
-            None if validation is None else self._with_targets(validation)
-        )
-
     def _fit_label_binarizer(self, y, classes):
         binarizer = LabelBinarizer()
         is_multilabel = y.ndim == 2
-        if is_multilabel and self._has_softmax_output():
+        cost = _resolve(self.cost, COSTS)
+        if is_multilabel and cost.output_activation.name == "softmax":
             raise ValueError(
                 f"cost={self.cost!r} has a softmax output layer, whose outputs sum "
                 "to one, so it cannot predict several labels per sample. Use "
@@ -551,216 +385,3 @@ default="cross_entropy"
                 f"fitted with; its classes are {self.classes_.tolist()}. Refit "
                 "without warm_start to change them."
             )
-
-    def _split_validation(self, X, y, sample_weight):
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        _, counts = np.unique(y, return_counts=True, axis=0)
-        stratify = y if y.ndim == 1 and counts.min() >= 2 else None
-        train_rows, validation_rows = train_test_split(
-            np.arange(X.shape[0]),
-            test_size=self.validation_fraction,
-            random_state=seed,
-            stratify=stratify,
-        )
-        if sample_weight is None:
-            return (X[train_rows], y[train_rows], None), (
-                X[validation_rows],
-                y[validation_rows],
-                None,
-            )
-        return (X[train_rows], y[train_rows], sample_weight[train_rows]), (
-            X[validation_rows],
-            y[validation_rows],
-            sample_weight[validation_rows],
-        )
-
-    def _with_targets(self, data):
-        """Add the network's targets Y: one output per class (or label) in X's dtype.
-
-        The labels were checked against ``classes_`` already, so each one's
-        column is its position in the sorted ``classes_``.
-        """
-        X, y, sample_weight = data
-        if self._is_multilabel():
-            Y = np.asarray(y, dtype=X.dtype)
-        else:
-            Y = np.zeros((len(y), len(self.classes_)), X.dtype)
-            Y[np.arange(len(y)), np.searchsorted(self.classes_, y)] = 1
-        return X, Y, sample_weight, y
-
-    def _initialize(self, n_features, n_outputs, dtype):
-        self._rng = np.random.default_rng(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        hidden = np.atleast_1d(self.hidden_layer_sizes).tolist()
-        layer_sizes = [n_features, *hidden, n_outputs]
-        initializer = _resolve(self.initializer, INITIALIZERS)
-        self.coefs_, self.intercepts_ = [], []
-        for n_in, n_out in itertools.pairwise(layer_sizes):
-            weights, biases = initializer(n_in, n_out, self._rng, dtype)
-            self.coefs_.append(np.ascontiguousarray(weights, dtype=dtype))
-            self.intercepts_.append(np.ascontiguousarray(biases, dtype=dtype))
-        self.n_layers_ = len(layer_sizes)
-        self.n_outputs_ = n_outputs
-        self.out_activation_ = self._cost().output_activation.name
-        self.n_iter_ = 0
-        self.history_ = []
-        self._optimizer = None
-
-    def _epoch_hooks(self, incremental):
-        """The hooks called after each epoch, with the stop reason each one gives."""
-        hooks = []
-        if self.verbose:
-            hooks.append(("callback", ProgressPrinter()))
-        if not incremental and self.learning_rate_schedule == "halving":
-            hooks.append(
-                (
-                    "learning_rate_floor",
-                    HalveLearningRateOnPlateau(
-                        self.n_iter_no_change, self.min_learning_rate_ratio
-                    ),
-                )
-            )
-        elif not incremental and self.early_stopping:
-            hooks.append(("early_stopping", EarlyStopping(self.n_iter_no_change)))
-        hooks.extend(("callback", as_hook(c)) for c in self.callbacks or ())
-        return hooks
-
-    def _monitored(self, validation, incremental):
-        wanted = set(self.monitor or ())
-        if validation is None:
-            return {m for m in wanted if not m.startswith("validation")}
-        if not incremental and (
-            self.early_stopping or self.learning_rate_schedule == "halving"
-        ):
-            wanted.add("validation_accuracy")
-        return wanted
-
-    def _train(self, train, validation, *, epochs, incremental=False):
-        """Run up to ``epochs`` epochs, recording, checking and calling hooks after each.
-
-        Whatever stops training (the epoch budget, a hook, divergence,
-        Ctrl-C), the model is left usable, with the weights of a completed,
-        finite epoch.
-        """
-        X, Y, sample_weight, y = train
-        hooks = self._epoch_hooks(incremental)
-        if not hasattr(self, "coefs_") or not (self.warm_start or incremental):
-            self._initialize(X.shape[1], Y.shape[1], X.dtype)
-        n = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        regularizer = _resolve(self.regularizer, REGULARIZERS)
-        if self._optimizer is None:
-            self._optimizer = SGD(regularizer, self.lmbda, n, self.momentum)
-        optimizer = self._optimizer
-        optimizer.regularizer, optimizer.lmbda = regularizer, self.lmbda
-        optimizer.n_samples, optimizer.momentum = n, self.momentum
-        self.learning_rate_ = self.learning_rate
-        self.best_epoch_ = None
-        network = self._network()
-        batch_size = min(self.batch_size, X.shape[0])
-        monitored = self._monitored(validation, incremental)
-        monitors_cost = any(name.endswith("_cost") for name in monitored)
-        sklearn_callbacks = SklearnCallbackBridge(self, X, y, sample_weight, epochs)
-        multilabel = self._is_multilabel()
-        stop_reason = "epochs"
-        for _ in range(epochs):
-            epoch = self.n_iter_ + 1
-            last_good = [p.copy() for p in self._parameters()]
-            sklearn_callbacks.begin_epoch()
-            started = time.perf_counter()
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    network.train_epoch(
-                        X,
-                        Y,
-                        optimizer,
-                        batch_size=batch_size,
-                        learning_rate=self.learning_rate_,
-                        rng=self._rng,
-                        dropout=self.dropout,
-                        sample_weight=sample_weight,
-                        shuffle=self.shuffle,
-                    )
-            except KeyboardInterrupt:
-                self._restore(last_good)
-                sklearn_callbacks.end_epoch()
-                warnings.warn(
-                    f"Training interrupted during epoch {epoch}; the model keeps "
-                    f"the weights of epoch {epoch - 1} and is ready to use.",
-                    TrainingInterruptedWarning,
-                    stacklevel=3,
-                )
-                stop_reason = "interrupted"
-                break
-            record = {
-                "epoch": epoch,
-                "learning_rate": self.learning_rate_,
-                "time": time.perf_counter() - started,
-            }
-            with np.errstate(over="ignore", invalid="ignore"):
-                penalty = (
-                    regularizer.penalty(self.coefs_, self.lmbda, n)
-                    if monitors_cost
-                    else 0.0
-                )
-                record.update(
-                    measure(
-                        network,
-                        (X, Y, sample_weight),
-                        monitored,
-                        prefix="training",
-                        penalty=penalty,
-                        multilabel=multilabel,
-                    )
-                )
-                if validation is not None:
-                    record.update(
-                        measure(
-                            network,
-                            validation[:3],
-                            monitored,
-                            prefix="validation",
-                            penalty=penalty,
-                            multilabel=multilabel,
-                        )
-                    )
-            self.history_.append(record)
-            self.n_iter_ = epoch
-            if self._diverged(record):
-                record["diverged"] = True
-                self._restore(last_good)
-                sklearn_callbacks.end_epoch()
-                cost = record.get("training_cost", "non-finite weights")
-                warnings.warn(
-                    f"Training diverged in epoch {epoch}: the cost became {cost}. "
-                    f"The weights of epoch {epoch - 1} are kept. Try a smaller "
-                    f"learning_rate (now {self.learning_rate_:g}).",
-                    DivergenceWarning,
-                    stacklevel=3,
-                )
-                stop_reason = "diverged"
-                break
-            stops = [
-                reason for reason, hook in hooks if hook.on_epoch_end(self, record)
-            ]
-            if sklearn_callbacks.end_epoch():
-                stops.append("callback")
-            if stops:
-                stop_reason = stops[0]
-                break
-        for _, hook in hooks:
-            if hasattr(hook, "on_train_end"):
-                hook.on_train_end(self)
-        sklearn_callbacks.end_fit()
-        self.stop_reason_ = stop_reason
-
-    def _diverged(self, record):
-        costs = [v for k, v in record.items() if k.endswith("_cost")]
-        return not (
-            np.isfinite(costs).all()
-            and all(np.isfinite(p).all() for p in self._parameters())
-        )
-
-    def _restore(self, saved):
-        for param, kept in zip(self._parameters(), saved):
-            np.copyto(param, kept)

@@ -16,14 +16,14 @@ MONITORS = (
 )
 
 
-def count_correct(outputs, Y, multilabel):
+def count_correct(outputs, Y, multilabel=False):
     """Samples whose prediction from ``outputs`` matches the one-hot or indicator ``Y``."""
     if multilabel:
         return int(np.all((outputs > 0.5) == (Y > 0.5), axis=1).sum())
     return int((outputs.argmax(axis=1) == Y.argmax(axis=1)).sum())
 
 
-def measure(network, data, wanted, *, prefix, penalty, multilabel):
+def measure(network, data, wanted, *, prefix, penalty, count_correct):
     """Return the monitored quantities for one data set as record entries.
 
     Parameters
@@ -35,9 +35,12 @@ def measure(network, data, wanted, *, prefix, penalty, multilabel):
         are ignored.
     prefix : {"training", "validation"}
     penalty : float
-        The regularization term, added to the cost so that it is the cost the
-        network minimises (network2.py's ``total_cost``).
-    multilabel : bool
+        The regularization term, added to the cost as network2.py's
+        ``total_cost`` does. Like the book, the caller divides lambda by the
+        size of the data set measured: the training set for the training
+        cost, the validation set for the validation cost.
+    count_correct : callable
+        ``count_correct(outputs, Y)``: how many rows the outputs get right.
     """
     want_cost = f"{prefix}_cost" in wanted
     want_accuracy = f"{prefix}_accuracy" in wanted
@@ -52,7 +55,7 @@ def measure(network, data, wanted, *, prefix, penalty, multilabel):
             float(np.average(per_sample, weights=sample_weight)) + penalty
         )
     if want_accuracy:
-        correct = count_correct(outputs, Y, multilabel)
+        correct = count_correct(outputs, Y)
         record[f"{prefix}_accuracy"] = correct / X.shape[0]
         record[f"{prefix}_correct"] = correct
         record[f"{prefix}_size"] = X.shape[0]

@@ -32,6 +32,9 @@ import numpy as np
 PREDICT_CHUNK_ROWS = 4096
 """Rows per chunk when evaluating a large X, so memory stays bounded."""
 
+COST_SAMPLES_PER_EPOCH = 32
+"""About how many mini-batches' costs an epoch averages for its health check."""
+
 
 class _TrainingStep:
     """One training step for mini-batches of ``batch_size`` rows, planned ahead.
@@ -242,12 +245,25 @@ class Network:
         The rows are shuffled (once per epoch, by index, so ``X`` is never
         copied whole), cut into mini-batches of ``batch_size`` (the last one
         may be smaller), and each batch makes one step of ``optimizer``.
+
+        Returns
+        -------
+        float
+            The mean cost C_0 of about :data:`COST_SAMPLES_PER_EPOCH` evenly
+            spaced mini-batches, each measured on its forward pass before its
+            step (with dropout as trained). It costs a few numpy calls per
+            sampled batch and lets the caller notice a diverging run whatever
+            it monitors.
         """
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         targets = np.take(Y, order, axis=0)
         weights = None if sample_weight is None else sample_weight[order]
         full_batches_end = n_samples - n_samples % batch_size
+        n_batches = -(-n_samples // batch_size)
+        cost_stride = max(1, n_batches // COST_SAMPLES_PER_EPOCH)
+        sampled_costs = []
+        batch_number = 0
         for start, stop, size in (
             (0, full_batches_end, batch_size),
             (full_batches_end, n_samples, n_samples - full_batches_end),
@@ -266,11 +282,17 @@ class Network:
                 self.weights, self.biases, step.weight_steps, step.bias_steps
             )
             inputs, forward, backward = step.inputs, step.forward, step.backward
+            output, cost_fn = step.activations[-1], self.cost.fn
             gather_rows = X.take
             for batch_start in range(start, stop, size):
                 batch_end = batch_start + size
                 gather_rows(order[batch_start:batch_end], 0, inputs, "clip")
                 forward(rng)
+                if batch_number % cost_stride == 0:
+                    sampled_costs.append(
+                        cost_fn(output, targets[batch_start:batch_end]).mean()
+                    )
+                batch_number += 1
                 backward(
                     targets[batch_start:batch_end],
                     row_scales[batch_start - start : batch_end - start]
@@ -278,6 +300,7 @@ class Network:
                     else row_scales,
                 )
                 apply_steps(learning_rate)
+        return float(np.mean(sampled_costs))
 
 
 def _row_scales(sample_weight, learning_rate, batch_size, dtype):

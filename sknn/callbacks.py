@@ -1,11 +1,24 @@
 """Per-epoch hooks: the book's early stopping and learning-rate schedule, and progress.
 
-The training loop of :class:`sknn.MLPClassifierBook` hands each hook the
-estimator and the epoch's record (one entry of ``history_``) after every
-epoch. A hook is any object with ``on_epoch_end(estimator, record)``, which
-returns True to stop training, and optionally ``on_train_end(estimator)``.
-A plain function ``f(estimator, record)`` given in the ``callbacks``
-hyperparameter is used as ``on_epoch_end``.
+The epoch loop of :class:`sknn.MLPClassifierBook` owns the weights, the
+learning rate and the decision to stop. It tells each hook what happened and
+the hook answers; the loop alone acts on the answers. A hook is any object
+with ``on_epoch_end(estimator, record)`` and optionally
+
+``on_train_begin(estimator)``
+    called at the start of every fit: a hook forgets what it saw in an
+    earlier fit here (skorch's convention), so a hook object passed in
+    ``callbacks`` can be reused;
+``on_train_end(estimator)``
+    called once training stops; it may return a :class:`Decision` with
+    ``restore=(epoch, parameters)`` to put back an earlier epoch's weights.
+
+``on_epoch_end`` receives the estimator (whose public ``coefs_`` and
+``intercepts_`` are the weights after the epoch; read them, do not write
+them) and the epoch's record (one entry of ``history_``). It returns a
+:class:`Decision`, or simply True to stop and None/False to go on. A plain
+function ``f(estimator, record)`` given in the ``callbacks`` hyperparameter is
+used as ``on_epoch_end``.
 
 Chapter 3 ("How to choose a neural network's hyper-parameters?") steers
 training by the validation accuracy: stop when it has not improved for n
@@ -13,7 +26,35 @@ epochs ("no-improvement-in-n"), or halve the learning rate each time it
 plateaus and stop once eta falls below eta0 / 128.
 """
 
+from typing import NamedTuple
+
 import numpy as np
+
+
+class Decision(NamedTuple):
+    """What a hook asks of the epoch loop.
+
+    Attributes
+    ----------
+    stop : bool
+        Stop training after this epoch.
+    learning_rate : float or None
+        The learning rate eta for the next epochs; None keeps it.
+    restore : tuple (epoch, parameters) or None
+        Put back the weights of ``epoch``: ``parameters`` are copies of
+        ``coefs_ + intercepts_`` as they were after it.
+    """
+
+    stop: bool = False
+    learning_rate: float | None = None
+    restore: tuple | None = None
+
+    @classmethod
+    def of(cls, answer):
+        """A hook's answer as a Decision: True stops, None or False goes on."""
+        if isinstance(answer, cls):
+            return answer
+        return cls(stop=bool(answer))
 
 
 class _PlateauTracker:
@@ -21,6 +62,9 @@ class _PlateauTracker:
 
     def __init__(self, patience):
         self.patience = patience
+        self.reset()
+
+    def reset(self):
         self.best_accuracy = -np.inf
         self.best_epoch = None
         self.best_weights = None
@@ -32,17 +76,19 @@ class _PlateauTracker:
         if accuracy > self.best_accuracy:
             self.best_accuracy = accuracy
             self.best_epoch = record["epoch"]
-            self.best_weights = [p.copy() for p in estimator._parameters()]
+            self.best_weights = [
+                p.copy() for p in estimator.coefs_ + estimator.intercepts_
+            ]
             self.epochs_without_improvement = 0
             return False
         self.epochs_without_improvement += 1
         return self.epochs_without_improvement >= self.patience
 
-    def restore_best(self, estimator):
-        if self.best_weights is not None:
-            for param, best in zip(estimator._parameters(), self.best_weights):
-                np.copyto(param, best)
-            estimator.best_epoch_ = self.best_epoch
+    def best(self):
+        """A Decision restoring the best epoch, or None if none was seen."""
+        if self.best_weights is None:
+            return None
+        return Decision(restore=(self.best_epoch, self.best_weights))
 
 
 class EarlyStopping:
@@ -53,13 +99,17 @@ class EarlyStopping:
     """
 
     def __init__(self, patience):
+        self.patience = patience
         self._tracker = _PlateauTracker(patience)
 
+    def on_train_begin(self, estimator):
+        self._tracker = _PlateauTracker(self.patience)
+
     def on_epoch_end(self, estimator, record):
-        return self._tracker.update(estimator, record)
+        return Decision(stop=self._tracker.update(estimator, record))
 
     def on_train_end(self, estimator):
-        self._tracker.restore_best(estimator)
+        return self._tracker.best()
 
 
 class HalveLearningRateOnPlateau:
@@ -70,18 +120,28 @@ class HalveLearningRateOnPlateau:
     """
 
     def __init__(self, patience, min_ratio):
-        self._tracker = _PlateauTracker(patience)
+        self.patience = patience
         self.min_ratio = min_ratio
+        self.on_train_begin(None)
+
+    def on_train_begin(self, estimator):
+        self._tracker = _PlateauTracker(self.patience)
+        self._initial_rate = None
 
     def on_epoch_end(self, estimator, record):
+        rate = record["learning_rate"]
+        if self._initial_rate is None:
+            self._initial_rate = rate
         if not self._tracker.update(estimator, record):
-            return False
+            return Decision()
         self._tracker.epochs_without_improvement = 0
-        estimator.learning_rate_ /= 2
-        return estimator.learning_rate_ < estimator.learning_rate * self.min_ratio
+        halved = rate / 2
+        return Decision(
+            stop=halved < self._initial_rate * self.min_ratio, learning_rate=halved
+        )
 
     def on_train_end(self, estimator):
-        self._tracker.restore_best(estimator)
+        return self._tracker.best()
 
 
 class ProgressPrinter:
@@ -113,7 +173,7 @@ class _FunctionCallback:
         self.function = function
 
     def on_epoch_end(self, estimator, record):
-        return bool(self.function(estimator, record))
+        return Decision.of(self.function(estimator, record))
 
 
 def as_hook(callback):

@@ -35,18 +35,48 @@ class SGD:
 
     Attributes
     ----------
+    velocities : tuple (weight_velocities, bias_velocities) or None
+        Velocities to start from (a warm start continues the previous fit's);
+        None starts at rest.
+
+    Attributes
+    ----------
     weight_velocities, bias_velocities : list of ndarray or None
         The velocities v, created on the first step when ``momentum > 0``.
-        They persist between epochs and across ``warm_start`` fits.
+        They persist between epochs; the estimator keeps copies between
+        ``warm_start`` fits and builds a new optimizer for every fit.
     """
 
-    def __init__(self, regularizer, lmbda, n_samples, momentum=0.0):
+    def __init__(self, regularizer, lmbda, n_samples, momentum=0.0, velocities=None):
+        if not n_samples > 0:
+            raise ValueError(
+                f"n_samples, the training-set size lambda is divided by, must be "
+                f"positive; got {n_samples}."
+            )
         self.regularizer = regularizer
         self.lmbda = lmbda
         self.n_samples = n_samples
         self.momentum = momentum
-        self.weight_velocities = None
-        self.bias_velocities = None
+        self.weight_velocities, self.bias_velocities = velocities or (None, None)
+
+    def velocity_copies(self):
+        """Copies of the velocities, or None before the first momentum step."""
+        if self.weight_velocities is None:
+            return None
+        return (
+            [v.copy() for v in self.weight_velocities],
+            [v.copy() for v in self.bias_velocities],
+        )
+
+    def restore_velocities(self, saved):
+        """Put back velocities from :meth:`velocity_copies`, in place."""
+        if saved is None:
+            self.weight_velocities = self.bias_velocities = None
+            return
+        for current, kept in zip(
+            self.weight_velocities + self.bias_velocities, saved[0] + saved[1]
+        ):
+            np.copyto(current, kept)
 
     def step(self, weights, biases, weight_steps, bias_steps, learning_rate):
         """Update ``weights`` and ``biases`` in place from one mini-batch's steps."""
