@@ -112,21 +112,24 @@ def _total_memory_bytes():
 def auto_learning_rate(activation, cost, momentum):
     """The learning rate ``learning_rate="auto"`` stands for.
 
-    The book's eta = 0.5 (chapter 3, cross-entropy and sigmoid neurons) is
-    the starting point; it is changed only where the other choices change
-    the size of the gradient:
+    The book's eta = 0.5 (chapter 3: sigmoid neurons, cross-entropy cost) is
+    the starting point; it changes only where another choice changes the size
+    of the steps:
 
-    * the quadratic cost with sigmoid outputs carries the factor
-      sigma'(z) <= 1/4 in its output error (eq. 30), so it needs a larger eta
-      (the book uses 3.0 in chapter 1): eta x 4;
-    * tanh's derivative is up to 1 where the sigmoid's is up to 1/4, and a
-      ReLU passes gradients unshrunk and unbounded activations forward, so
-      both take a smaller step: eta x 1/5 for tanh, x 1/10 for ReLU (with
-      eta = 0.5 and momentum 0.9 every ReLU of a digits network dies within
-      an epoch);
-    * momentum mu makes the steady-state step eta / (1 - mu) (chapter 3,
-      "Momentum-based gradient descent"), so eta is scaled by 1 - mu to keep
-      the effective step the same.
+    * the quadratic cost's output error carries the factor sigma'(z) <= 1/4
+      (eq. 30), so its steps are smaller: eta x 2 (the book trains the
+      quadratic cost with a larger eta, 3.0 in chapter 1);
+    * tanh's derivative reaches 1 where the sigmoid's reaches 1/4, and ReLUs
+      pass gradients unshrunk with unbounded activations: eta x 1/5 for both.
+      At eta = 0.5 with momentum 0.9 every ReLU of a digits network dies
+      within the first epoch;
+    * momentum mu makes the steady step eta / (1 - mu) (chapter 3,
+      "Momentum-based gradient descent"): eta x (1 - mu) keeps it the same.
+
+    With this rule every hidden activation x cost x momentum in {0, 0.5, 0.9}
+    x dropout in {0, 0.5}, all else at its default, reaches at least 0.93
+    held-out accuracy on scikit-learn's digits in 15 epochs and passes
+    scikit-learn's ``check_classifiers_train``; the test suite checks both.
 
     Parameters
     ----------
@@ -141,11 +144,10 @@ def auto_learning_rate(activation, cost, momentum):
     float
     """
     eta = 0.5
-    if cost.output_activation.name == "sigmoid" and getattr(cost, "name", "") == (
-        "quadratic"
-    ):
-        eta *= 4.0
-    eta *= {"tanh": 0.2, "relu": 0.1}.get(getattr(activation, "name", ""), 1.0)
+    if getattr(cost, "name", None) == "quadratic":
+        eta *= 2.0
+    if getattr(activation, "name", None) in ("tanh", "relu"):
+        eta *= 0.2
     return eta * (1.0 - momentum)
 
 

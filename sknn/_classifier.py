@@ -62,12 +62,11 @@ default="cross_entropy"
         The learning rate eta (eq. 20-21), > 0; eta0 for the schedule. A
         number is used exactly as given. "auto" is the book's 0.5 for
         sigmoid hidden neurons with the cross-entropy or log-likelihood cost,
-        x 4 for the quadratic cost (whose sigma' factor shrinks the output
-        error), x 1/5 for tanh and x 1/10 for ReLU hidden neurons (larger
-        derivatives, unbounded activations), all times (1 - momentum) so that
-        the effective step eta / (1 - mu) stays the same; see
-        :func:`sknn._base.auto_learning_rate`. With it every activation,
-        cost, momentum and dropout learns the digits at the defaults.
+        x 2 for the quadratic cost (whose sigma' factor shrinks the output
+        error), x 1/5 for tanh or ReLU hidden neurons (larger derivatives,
+        unbounded activations), all times (1 - momentum) so that the
+        effective step eta / (1 - mu) stays the same. With it every
+        activation, cost, momentum and dropout learns at the defaults.
     batch_size : int, default=10
         The mini-batch size m; the last mini-batch of an epoch may be smaller.
     epochs : int, default=30

@@ -51,6 +51,13 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     uint32 per dimension, followed by the raw data. Only unsigned bytes (type code
     0x08), which is what MNIST uses, are supported.
 
+    The header is read and checked first, and the data is then read straight
+    into an array of the size the header declares, so a corrupt or hostile file
+    costs at most that array: a header that declares more data than the file
+    can hold (more than the file's size, or for a gzip file more than deflate's
+    largest compression ratio allows) is refused before anything is
+    decompressed.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -63,17 +70,47 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
 
     Raises
     ------
+    IsADirectoryError
+        If ``path`` is a folder (:func:`load_mnist` takes the folder).
     ValueError
         If the file is not a valid IDX file of unsigned bytes, or its data is
         shorter or longer than the header says. The message names the file.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise ValueError(f"{path}: too short for an IDX header ({len(data)} bytes)")
-    zero_bytes, type_code, n_dims = data[0:2], data[2], data[3]
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{path} is a folder; read_idx reads one IDX file, such as "
+            f"{path / MNIST_FILES[0]}.gz. load_mnist(path) takes the folder."
+        )
+    try:
+        with _open_idx(path) as file:
+            return _read_idx_stream(path, file)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise ValueError(f"{path}: not a valid gzip file ({error})") from error
+
+
+_DEFLATE_MAX_RATIO = 1032
+"""Deflate never expands data more than about 1032-fold (RFC 1951's longest match)."""
+
+_READ_CHUNK_BYTES = 1 << 20
+
+
+def _open_idx(path: Path):
+    return gzip.open(path) if path.suffix == ".gz" else open(path, "rb")
+
+
+def _read_exactly(file, size: int) -> bytes:
+    data = file.read(size)
+    return data if data is not None else b""
+
+
+def _read_idx_stream(path: Path, file) -> np.ndarray:
+    head = _read_exactly(file, 4)
+    if len(head) < 4:
+        raise ValueError(f"{path}: too short for an IDX header ({len(head)} bytes)")
+    zero_bytes, type_code, n_dims = head[0:2], head[2], head[3]
     if zero_bytes != b"\x00\x00":
-        magic = int.from_bytes(data[0:4], "big")
+        magic = int.from_bytes(head, "big")
         raise ValueError(
             f"{path}: bad magic number 0x{magic:08X}: an IDX file starts with two "
             "zero bytes"
@@ -86,24 +123,41 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     if n_dims == 0:
         raise ValueError(f"{path}: the header declares 0 dimensions")
     header_size = 4 + 4 * n_dims
-    if len(data) < header_size:
+    dims = _read_exactly(file, 4 * n_dims)
+    if len(dims) < 4 * n_dims:
         raise ValueError(
             f"{path}: truncated header: {n_dims} dimensions need {header_size} bytes, "
-            f"found {len(data)}"
+            f"found {4 + len(dims)}"
         )
-    shape = tuple(int(size) for size in np.frombuffer(data, ">u4", n_dims, offset=4))
+    shape = tuple(int(size) for size in np.frombuffer(dims, ">u4"))
     expected = math.prod(shape)
-    found = len(data) - header_size
+    file_size = path.stat().st_size
+    most_possible = (
+        file_size * _DEFLATE_MAX_RATIO if path.suffix == ".gz" else file_size
+    ) - header_size
+    if expected > most_possible:
+        raise ValueError(
+            f"{path}: truncated: header says {expected} bytes of data (shape "
+            f"{shape}), more than a file of {file_size} bytes can hold"
+        )
+    data = np.empty(expected, np.uint8)
+    view, found = memoryview(data), 0
+    while found < expected:
+        read = file.readinto(view[found : found + _READ_CHUNK_BYTES])
+        if not read:
+            break
+        found += read
     if found < expected:
         raise ValueError(
             f"{path}: truncated: header says {expected} bytes of data, found {found}"
         )
-    if found > expected:
+    extra = len(_read_exactly(file, _READ_CHUNK_BYTES))
+    if extra:
         raise ValueError(
             f"{path}: trailing data: header says {expected} bytes of data, "
-            f"found {found}"
+            f"found at least {expected + extra}"
         )
-    return np.frombuffer(data, np.uint8, offset=header_size).reshape(shape)
+    return data.reshape(shape)
 
 
 def load_mnist(
@@ -174,16 +228,6 @@ def load_mnist(
     if split == "original":
         return train, test
     return (*_hold_out_validation(*train), test)
-
-
-def _read_bytes(path: Path) -> bytearray:
-    if path.suffix != ".gz":
-        return bytearray(path.read_bytes())
-    try:
-        with gzip.open(path) as file:
-            return bytearray(file.read())
-    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise ValueError(f"{path}: not a valid gzip file ({error})") from error
 
 
 def _find_files(path: str | os.PathLike[str] | None) -> list[Path]:
