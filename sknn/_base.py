@@ -80,6 +80,9 @@ COST_GROWTH_LIMIT = 100.0
 WEIGHT_GROWTH_LIMIT = 1e4
 """Weights whose norm grew this many times over their norm at the start of the fit diverged."""
 
+EPOCH_GROWTH_LIMIT = 10.0
+"""Weights whose norm grew this many times in each of two epochs in a row diverged."""
+
 TRAINING_COPIES_OF_THE_WEIGHTS = 6
 """Arrays the size of the weights a fit holds: weights, steps, regularizer
 scratch, momentum velocities, the last good epoch and the best epoch."""
@@ -299,15 +302,24 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, X_val, y_val, *, classes=None, incremental):
         """Check, train, and commit as one transaction; see the module docstring."""
         interrupted = None
-        with _transaction(self):
-            plan = self._plan(
-                X, y, sample_weight, X_val, y_val, classes, incremental=incremental
+        try:
+            with _transaction(self):
+                plan = self._plan(
+                    X, y, sample_weight, X_val, y_val, classes, incremental=incremental
+                )
+                outcome = self._run_epochs(plan)
+                if outcome["interrupted"] is not None and outcome["epochs_run"] == 0:
+                    raise outcome["interrupted"]
+                notes = self._commit(plan, outcome)
+                interrupted = outcome["interrupted"]
+        except KeyboardInterrupt:
+            warnings.warn(
+                "Training interrupted before its first epoch completed; the "
+                "estimator is left as it was before fit.",
+                TrainingInterruptedWarning,
+                stacklevel=3,
             )
-            outcome = self._run_epochs(plan)
-            if outcome["interrupted"] is not None and outcome["epochs_run"] == 0:
-                raise outcome["interrupted"]
-            notes = self._commit(plan, outcome)
-            interrupted = outcome["interrupted"]
+            raise
         for message, category in notes:
             warnings.warn(message, category, stacklevel=3)
         if interrupted is not None:
@@ -625,6 +637,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
                 hook.on_train_begin(self)
         bridge = SklearnCallbackBridge(self, X, y, sample_weight, plan.epochs)
         start_norm = _norm(plan.coefs)
+        norms = [start_norm]
         first_cost = None
         outcome = {"stop_reason": "epochs", "interrupted": None, "epochs_run": 0}
         eta = plan.learning_rate
@@ -660,7 +673,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
                         )
                     )
                     norm = _norm(plan.coefs)
-                problem = _health_problem(batch_cost, first_cost, norm, start_norm)
+                problem = _health_problem(batch_cost, first_cost, [*norms, norm])
                 if first_cost is None:
                     first_cost = batch_cost
                 if problem is not None:
@@ -678,6 +691,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
                     for reason, hook in plan.hooks
                 ]
                 sklearn_stop = bridge.end_epoch()
+                norms.append(norm)
             except KeyboardInterrupt as interrupt:
                 _copy_into(parameters, last_good)
                 plan.optimizer.restore_velocities(velocities)
@@ -881,8 +895,13 @@ def _copy_into(targets, sources):
         np.copyto(target, source)
 
 
-def _health_problem(batch_cost, first_cost, norm, start_norm):
-    """Why this epoch diverged, in words, or None if it looks healthy."""
+def _health_problem(batch_cost, first_cost, norms):
+    """Why this epoch diverged, in words, or None if it looks healthy.
+
+    ``norms`` are the weight norms at the start of the fit and after each
+    epoch, this one last.
+    """
+    norm, start_norm = norms[-1], norms[0]
     if not np.isfinite(batch_cost):
         return f"the cost of its mini-batches became {batch_cost}"
     if not np.isfinite(norm):
@@ -899,4 +918,35 @@ def _health_problem(batch_cost, first_cost, norm, start_norm):
             f"the weights grew to a norm of {norm:.3g}, over {WEIGHT_GROWTH_LIMIT:g} "
             f"times their {start_norm:.3g} at the start of the fit"
         )
+    if len(norms) >= 3 and all(
+        later > EPOCH_GROWTH_LIMIT * max(earlier, 1.0)
+        for earlier, later in itertools.pairwise(norms[-3:])
+    ):
+        return (
+            f"the weights grew over {EPOCH_GROWTH_LIMIT:g}-fold in each of the last "
+            f"two epochs, to a norm of {norm:.3g}"
+        )
     return None
+
+
+def learning_rate_for(params):
+    """The eta a fit with these hyperparameters starts from: a number as given, "auto" resolved.
+
+    Parameters
+    ----------
+    params : dict
+        An estimator's ``get_params()`` (only "learning_rate", "activation",
+        "cost" and "momentum" are read; missing ones take their defaults).
+
+    Returns
+    -------
+    float
+    """
+    learning_rate = params.get("learning_rate", "auto")
+    if not isinstance(learning_rate, str):
+        return float(learning_rate)
+    return auto_learning_rate(
+        _resolve(params.get("activation", "sigmoid"), ACTIVATIONS),
+        _resolve(params.get("cost", "cross_entropy"), COSTS),
+        float(params.get("momentum", 0.0)),
+    )
