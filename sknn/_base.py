@@ -409,6 +409,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
             n_iter=n_iter,
             rng=rng,
             epochs=1 if incremental else self.epochs,
+            incremental=incremental,
             layer_sizes=layer_sizes,
         )
 
@@ -773,7 +774,11 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
         return entries
 
     def _commit(self, plan, outcome):
-        """Finish the fitted state; return the warnings the run calls for."""
+        """Finish the fitted state; return the warnings the run calls for.
+
+        ``partial_fit`` skips the checks after training: one call sees one
+        chunk for one epoch, too little to judge whether the model learns.
+        """
         self.n_layers_ = len(plan.layer_sizes)
         self.n_outputs_ = plan.layer_sizes[-1]
         self.out_activation_ = plan.cost.output_activation.name
@@ -802,7 +807,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
                     DivergenceWarning,
                 )
             )
-        else:
+        elif not plan.incremental:
             failure = self._failure_after_training(plan)
             if failure is not None:
                 stop_reason, message = failure
