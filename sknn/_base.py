@@ -333,7 +333,9 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
         monitor = self._checked_monitor()
         hooks = self._epoch_hooks(incremental)
         activation = ACTIVATIONS[self.activation]
-        cost = self._fitted_cost if continuing else _resolve(self.cost, COSTS)
+        cost = _resolve(self.cost, COSTS)
+        if continuing:
+            self._check_continued_functions(activation, cost)
         regularizer = _resolve(self.regularizer, REGULARIZERS)
         X, y = validate_data(
             self,
@@ -560,6 +562,22 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
                 f"warm_start continues the fitted layers {fitted}, but "
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r} now asks for "
                 f"{layer_sizes}. Set warm_start=False to start afresh."
+            )
+
+    def _check_continued_functions(self, activation, cost):
+        """A warm start keeps the neurons the weights were trained for."""
+        fitted_output = self._fitted_cost.output_activation.name
+        if activation.name != self._fitted_activation.name:
+            raise ValueError(
+                f"warm_start continues a model of {self._fitted_activation.name} "
+                f"neurons; activation={self.activation!r} would change what its "
+                "weights mean. Set warm_start=False to start afresh."
+            )
+        if cost.output_activation.name != fitted_output:
+            raise ValueError(
+                f"warm_start continues a model with {fitted_output} outputs; "
+                f"cost={self.cost!r} needs {cost.output_activation.name} outputs. "
+                "Set warm_start=False to start afresh."
             )
 
     def _rng_copy(self):

@@ -40,7 +40,8 @@ def measure(network, data, wanted, *, prefix, penalty, count_correct):
         size of the data set measured: the training set for the training
         cost, the validation set for the validation cost.
     count_correct : callable
-        ``count_correct(outputs, Y)``: how many rows the outputs get right.
+        ``count_correct(outputs, Y)``: how many rows the outputs get right, or
+        None where accuracy has no meaning (then no accuracy is recorded).
     """
     want_cost = f"{prefix}_cost" in wanted
     want_accuracy = f"{prefix}_accuracy" in wanted
@@ -54,8 +55,8 @@ def measure(network, data, wanted, *, prefix, penalty, count_correct):
         record[f"{prefix}_cost"] = (
             float(np.average(per_sample, weights=sample_weight)) + penalty
         )
-    if want_accuracy:
-        correct = count_correct(outputs, Y)
+    correct = count_correct(outputs, Y) if want_accuracy else None
+    if correct is not None:
         record[f"{prefix}_accuracy"] = correct / X.shape[0]
         record[f"{prefix}_correct"] = correct
         record[f"{prefix}_size"] = X.shape[0]

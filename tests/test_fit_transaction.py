@@ -186,6 +186,8 @@ CASES = [
     ("cost failing in a training step", {"cost": ExplodingCost()}, None, None, "fit", ArithmeticError, "training step"),
     ("warm start with a new class", {"warm_start": True}, lambda X, y: (X, np.where(y == 0, 7, y)), None, "fit", ValueError, "not fitted with"),
     ("warm start with other layers", {"warm_start": True, "hidden_layer_sizes": (5,)}, None, None, "fit", ValueError, "warm_start continues the fitted layers"),
+    ("warm start with other neurons", {"warm_start": True, "activation": "relu"}, None, None, "fit", ValueError, "warm_start continues a model of sigmoid neurons"),
+    ("warm start with a softmax cost", {"warm_start": True, "cost": "log_likelihood"}, None, None, "fit", ValueError, "needs softmax outputs"),
     ("warm start failing in epoch 2", {"warm_start": True, "callbacks": [raise_in_epoch_5]}, None, None, "fit", RuntimeError, "second of a warm start"),
     ("partial_fit with a new class", {}, lambda X, y: (X, y + 1), None, "partial_fit", ValueError, "not fitted with"),
     ("partial_fit with other features", {}, lambda X, y: (X[:, :5], y), None, "partial_fit", ValueError, "X has 5 features"),

@@ -393,3 +393,36 @@ def test_without_sklearn_callback_api_the_estimator_still_trains(monkeypatch, di
             vars(module).clear()
             vars(module).update(namespace)
     assert sknn._classifier.MLPClassifierBook is MLPClassifierBook
+
+
+def test_a_hook_asks_for_a_new_learning_rate_and_the_loop_applies_it(digits):
+    from sknn.callbacks import Decision
+
+    X, _, y, _ = digits
+
+    def slow_down_after_epoch_2(estimator, record):
+        if record["epoch"] == 2:
+            return Decision(learning_rate=record["learning_rate"] / 5)
+        return None
+
+    clf = MLPClassifierBook(
+        epochs=4, learning_rate=0.5, callbacks=[slow_down_after_epoch_2], random_state=0
+    ).fit(X, y)
+    assert [r["learning_rate"] for r in clf.history_] == [0.5, 0.5, 0.1, 0.1]
+    assert clf.learning_rate_ == 0.1
+    assert clf.stop_reason_ == "epochs"
+
+
+def test_early_stopping_hook_forgets_an_earlier_fit_on_train_begin():
+    from sknn.callbacks import EarlyStopping
+
+    class Model:
+        coefs_, intercepts_ = [np.zeros(2)], [np.zeros(1)]
+
+    hook = EarlyStopping(patience=1)
+    hook.on_train_begin(Model)
+    hook.on_epoch_end(Model, {"epoch": 1, "validation_accuracy": 0.9})
+    assert hook.on_train_end(Model).restore[0] == 1
+    hook.on_train_begin(Model)
+    assert hook.on_train_end(Model) is None
+    assert not hook.on_epoch_end(Model, {"epoch": 1, "validation_accuracy": 0.1}).stop
