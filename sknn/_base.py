@@ -698,6 +698,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
                 if problem is not None:
                     record["diverged"] = True
                     _copy_into(parameters, last_good)
+                    plan.optimizer.restore_velocities(velocities)
                     self.history_.append(record)
                     self.n_iter_ = epoch
                     bridge.end_epoch()

@@ -412,3 +412,22 @@ def test_relu_log_likelihood_momentum_dropout_passes_check_classifiers_train():
         random_state=0,
     )
     check_classifiers_train("MLPClassifierBook", clf)
+
+
+def test_a_warm_start_after_divergence_continues_from_the_last_good_epoch(digits):
+    X, _, y, _ = digits
+    clf = MLPClassifierBook(
+        momentum=0.5, epochs=2, warm_start=True, random_state=0, monitor=()
+    ).fit(X, y)
+    kept = [w.copy() for w in clf.coefs_]
+    clf.set_params(learning_rate=1e9, epochs=1)
+    with pytest.warns(DivergenceWarning):
+        clf.fit(X, y)
+    for got, want in zip(clf.coefs_, kept):
+        np.testing.assert_array_equal(got, want)
+    clf.set_params(learning_rate="auto", epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.fit(X, y)  # velocities of the diverged epoch would blow it up
+    assert clf.stop_reason_ == "epochs"
+    assert clf.score(X, y) > 0.8
