@@ -77,6 +77,13 @@ from .regularizers import REGULARIZERS
 COST_GROWTH_LIMIT = 100.0
 """An epoch whose mean mini-batch cost exceeds this multiple of the first epoch's diverged."""
 
+START_COST_GROWTH_LIMIT = 20.0
+"""An epoch whose mean mini-batch cost exceeds this multiple of the cost before
+training (or of 1, if that was smaller) diverged: training only ever lowers it."""
+
+START_COST_ROWS = 1024
+"""Training rows the cost before training is measured on."""
+
 WEIGHT_GROWTH_LIMIT = 1e4
 """Weights whose norm grew this many times over their norm at the start of the fit diverged."""
 
@@ -657,6 +664,8 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
         bridge = SklearnCallbackBridge(self, X, y, sample_weight, plan.epochs)
         start_norm = _norm(plan.coefs)
         norms = [start_norm]
+        with np.errstate(over="ignore", invalid="ignore"):
+            start_cost = network.mean_cost(X[:START_COST_ROWS], Y[:START_COST_ROWS])
         first_cost = None
         outcome = {"stop_reason": "epochs", "interrupted": None, "epochs_run": 0}
         eta = plan.learning_rate
@@ -692,7 +701,9 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
                         )
                     )
                     norm = _norm(plan.coefs)
-                problem = _health_problem(batch_cost, first_cost, [*norms, norm])
+                problem = _health_problem(
+                    batch_cost, (start_cost, first_cost), [*norms, norm]
+                )
                 if first_cost is None:
                     first_cost = batch_cost
                 if problem is not None:
@@ -919,17 +930,26 @@ def _copy_into(targets, sources):
         np.copyto(target, source)
 
 
-def _health_problem(batch_cost, first_cost, norms):
+def _health_problem(batch_cost, reference_costs, norms):
     """Why this epoch diverged, in words, or None if it looks healthy.
 
-    ``norms`` are the weight norms at the start of the fit and after each
-    epoch, this one last.
+    ``reference_costs`` are the cost before training and the first epoch's
+    mean mini-batch cost (None during the first epoch); ``norms`` are the
+    weight norms at the start of the fit and after each epoch, this one last.
     """
+    start_cost, first_cost = reference_costs
     norm, start_norm = norms[-1], norms[0]
     if not np.isfinite(batch_cost):
         return f"the cost of its mini-batches became {batch_cost}"
     if not np.isfinite(norm):
         return "the weights stopped being finite"
+    if np.isfinite(start_cost) and batch_cost > START_COST_GROWTH_LIMIT * max(
+        start_cost, 1.0
+    ):
+        return (
+            f"the mean cost of its mini-batches rose to {batch_cost:.4g}, over "
+            f"{START_COST_GROWTH_LIMIT:g} times the {start_cost:.4g} before training"
+        )
     if first_cost is not None and batch_cost > COST_GROWTH_LIMIT * max(
         first_cost, 1e-3
     ):
