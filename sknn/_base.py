@@ -23,9 +23,9 @@ Each piece of training state has one owner:
 A run that fails says so. After each epoch a health check, independent of
 ``monitor``, looks at the mean cost of the mini-batches as they were trained
 and at the size of the weights; a cost or weights that stopped being finite,
-a cost that exploded relative to the first epoch, or weights that grew by
-orders of magnitude stop training with a :class:`DivergenceWarning` and the
-last good epoch's weights. After training, :class:`FailedToLearnWarning`
+a cost that exploded relative to the cost before training or to the first
+epoch's, or weights that grew by orders of magnitude stop training with a
+:class:`DivergenceWarning` and the last good epoch's weights. After training, :class:`FailedToLearnWarning`
 says when the model is no better than a constant or a hidden layer passes no
 gradient (dead ReLUs, saturated sigmoids).
 
