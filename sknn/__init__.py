@@ -8,6 +8,7 @@ from ._classifier import (
     MLPClassifierBook,
     TrainingInterruptedWarning,
 )
+from .losses import cross_entropy_error, mean_squared_error
 from .tuning import BookSearchCV
 
 # pyproject.toml is the one place the version is written.
@@ -20,4 +21,6 @@ __all__ = [
     "MLPClassifierBook",
     "TrainingInterruptedWarning",
     "__version__",
+    "cross_entropy_error",
+    "mean_squared_error",
 ]
