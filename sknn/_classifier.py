@@ -21,6 +21,7 @@ from ._base import (
 from ._monitoring import count_correct
 from ._sklearn_private import _fit_context
 from .costs import COSTS
+from .persistence import JSONPersistenceMixin
 
 __all__ = [
     "DivergenceWarning",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-class MLPClassifierBook(ClassifierMixin, BaseMLPBook):
+class MLPClassifierBook(JSONPersistenceMixin, ClassifierMixin, BaseMLPBook):
     """A feedforward network trained as in *Neural Networks and Deep Learning*.
 
     Mini-batch stochastic gradient descent with backpropagation over a fully
