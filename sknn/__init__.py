@@ -2,6 +2,7 @@
 
 from importlib import metadata as _metadata
 
+from . import interop, losses, persistence
 from ._classifier import (
     DivergenceWarning,
     FailedToLearnWarning,
@@ -9,6 +10,7 @@ from ._classifier import (
     TrainingInterruptedWarning,
 )
 from .losses import cross_entropy_error, mean_squared_error
+from .persistence import ModelFileError
 from .tuning import BookSearchCV
 
 # pyproject.toml is the one place the version is written.
@@ -19,6 +21,7 @@ __all__ = [
     "DivergenceWarning",
     "FailedToLearnWarning",
     "MLPClassifierBook",
+    "ModelFileError",
     "TrainingInterruptedWarning",
     "__version__",
     "cross_entropy_error",
