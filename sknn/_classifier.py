@@ -18,6 +18,7 @@ from ._base import (
     TrainingInterruptedWarning,
     _resolve,
 )
+from ._features import HiddenFeaturesMixin
 from ._monitoring import count_correct
 from ._sklearn_private import _fit_context
 from .costs import COSTS
@@ -31,7 +32,9 @@ __all__ = [
 ]
 
 
-class MLPClassifierBook(JSONPersistenceMixin, ClassifierMixin, BaseMLPBook):
+class MLPClassifierBook(
+    JSONPersistenceMixin, HiddenFeaturesMixin, ClassifierMixin, BaseMLPBook
+):
     """A feedforward network trained as in *Neural Networks and Deep Learning*.
 
     Mini-batch stochastic gradient descent with backpropagation over a fully
