@@ -13,7 +13,6 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._network import Network
-from .activations import ACTIVATIONS
 
 
 class _HiddenOutput:
@@ -129,7 +128,7 @@ class HiddenFeaturesMixin(TransformerMixin):
         return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
 
     def _hidden_activation(self):
-        return ACTIVATIONS[self.activation]
+        return self._fitted_activation
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

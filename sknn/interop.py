@@ -205,7 +205,7 @@ def save_network2(estimator, path):
     """
     check_is_fitted(estimator)
     cost_names = {ours: theirs for theirs, ours in _NETWORK2_COSTS.items()}
-    cost = getattr(estimator._cost(), "name", None)
+    cost = getattr(estimator._fitted_cost, "name", None)
     if estimator.activation != "sigmoid" or cost not in cost_names:
         raise ValueError(
             "network2.py has only sigmoid neurons with the cross-entropy or "

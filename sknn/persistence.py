@@ -53,6 +53,10 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import _resolve, auto_learning_rate
+from .activations import ACTIVATIONS
+from .costs import COSTS
+
 FORMAT_NAME = "sknn-model"
 """The value of the "format" field of every sknn model file."""
 
@@ -418,15 +422,23 @@ def assemble_fitted(
         estimator.classes_ = binarizer.classes_ if multilabel else np.asarray(classes)
     estimator.n_layers_ = len(coefs) + 1
     estimator.n_outputs_ = n_outputs
-    estimator.out_activation_ = estimator._cost().output_activation.name
+    activation = ACTIVATIONS[estimator.activation]
+    cost = _resolve(estimator.cost, COSTS)
+    estimator._fitted_activation = activation
+    estimator._fitted_cost = cost
+    estimator.out_activation_ = cost.output_activation.name
     estimator.n_iter_ = int(n_iter)
     estimator.history_ = list(history)
-    estimator.learning_rate_ = (
-        estimator.learning_rate if learning_rate is None else float(learning_rate)
-    )
+    if learning_rate is None:
+        learning_rate = (
+            auto_learning_rate(activation, cost, float(estimator.momentum))
+            if isinstance(estimator.learning_rate, str)
+            else estimator.learning_rate
+        )
+    estimator.learning_rate_ = float(learning_rate)
     estimator.best_epoch_ = best_epoch
     estimator.stop_reason_ = stop_reason
-    estimator._optimizer = None
+    estimator._velocities = None
     estimator._rng = np.random.default_rng(
         check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
     )

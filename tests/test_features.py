@@ -107,6 +107,7 @@ def test_a_layer_that_is_not_hidden_is_refused(digits_split, layer):
 
 
 @pytest.mark.filterwarnings("ignore:X (does not )?ha(s|ve) (valid )?feature names")
+@pytest.mark.filterwarnings("ignore::sknn.FailedToLearnWarning")
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize(
     "check",
