@@ -9,6 +9,7 @@ from ._classifier import (
     MLPClassifierBook,
     TrainingInterruptedWarning,
 )
+from ._regressor import MLPRegressorBook
 from .losses import cross_entropy_error, mean_squared_error
 from .persistence import ModelFileError
 from .tuning import BookSearchCV
@@ -21,6 +22,7 @@ __all__ = [
     "DivergenceWarning",
     "FailedToLearnWarning",
     "MLPClassifierBook",
+    "MLPRegressorBook",
     "ModelFileError",
     "TrainingInterruptedWarning",
     "__version__",

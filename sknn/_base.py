@@ -133,6 +133,10 @@ def auto_learning_rate(activation, cost, momentum):
       pass gradients unshrunk with unbounded activations: eta x 1/5 for both.
       At eta = 0.5 with momentum 0.9 every ReLU of a digits network dies
       within the first epoch;
+    * linear output neurons (regression) have an output error a - y that no
+      sigma' bounds, and the step on the output weights grows with the
+      squared size of the last hidden layer's activations: eta x 1/10
+      (instead of the quadratic cost's x 2);
     * momentum mu makes the steady step eta / (1 - mu) (chapter 3,
       "Momentum-based gradient descent"): eta x (1 - mu) keeps it the same.
 
@@ -154,7 +158,10 @@ def auto_learning_rate(activation, cost, momentum):
     float
     """
     eta = 0.5
-    if getattr(cost, "name", None) == "quadratic":
+    output = getattr(getattr(cost, "output_activation", None), "name", None)
+    if output == "identity":
+        eta *= 0.1
+    elif getattr(cost, "name", None) == "quadratic":
         eta *= 2.0
     if getattr(activation, "name", None) in ("tanh", "relu"):
         eta *= 0.2
@@ -280,6 +287,17 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
 
     # --- what a subclass provides -------------------------------------------
 
+    _MONITORS = MONITORS
+    """The names the ``monitor`` hyperparameter accepts."""
+
+    def _resolved_cost(self):
+        """The cost object ``cost`` (and any output choice) stands for."""
+        return _resolve(self.cost, COSTS)
+
+    def _plateau_watch(self):
+        """The record entry early stopping and the halving schedule watch."""
+        return "validation_accuracy"
+
     def _check_targets(self, y, *, continuing, classes, incremental, name):
         """Check ``y`` (and on a fresh fit, record what it holds); return it."""
         raise NotImplementedError
@@ -340,7 +358,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
         monitor = self._checked_monitor()
         hooks = self._epoch_hooks(incremental)
         activation = ACTIVATIONS[self.activation]
-        cost = _resolve(self.cost, COSTS)
+        cost = self._resolved_cost()
         if continuing:
             self._check_continued_functions(activation, cost)
         regularizer = _resolve(self.regularizer, REGULARIZERS)
@@ -435,11 +453,11 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
 
     def _checked_monitor(self):
         monitor = set(self.monitor or ())
-        unknown = monitor - set(MONITORS)
+        unknown = monitor - set(self._MONITORS)
         if unknown:
             raise ValueError(
                 f"monitor has unknown entries {sorted(unknown)}; "
-                f"valid ones are {list(MONITORS)}."
+                f"valid ones are {list(self._MONITORS)}."
             )
         return monitor
 
@@ -481,7 +499,8 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
         if needs_validation:
             raise ValueError(
                 "early_stopping and learning_rate_schedule='halving' watch the "
-                "validation accuracy, so they need validation data: set "
+                f"{self._plateau_watch().replace('_', ' ')}, so they need validation "
+                "data: set "
                 "validation_fraction (e.g. 0.1), or pass X_val and y_val to fit."
             )
         return (X, y, sample_weight), None
@@ -608,12 +627,19 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
                 (
                     "learning_rate_floor",
                     HalveLearningRateOnPlateau(
-                        self.n_iter_no_change, self.min_learning_rate_ratio
+                        self.n_iter_no_change,
+                        self.min_learning_rate_ratio,
+                        self._plateau_watch(),
                     ),
                 )
             )
         elif not incremental and self.early_stopping:
-            hooks.append(("early_stopping", EarlyStopping(self.n_iter_no_change)))
+            hooks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(self.n_iter_no_change, self._plateau_watch()),
+                )
+            )
         hooks.extend(("callback", as_hook(c)) for c in self.callbacks or ())
         return hooks
 
@@ -624,7 +650,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
         if not incremental and (
             self.early_stopping or self.learning_rate_schedule == "halving"
         ):
-            wanted.add("validation_accuracy")
+            wanted.add(self._plateau_watch())
         return wanted
 
     # --- the epoch loop -----------------------------------------------------

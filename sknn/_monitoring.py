@@ -1,4 +1,4 @@
-"""What is measured after each epoch: cost and accuracy, the book's four monitors.
+"""What is measured after each epoch: cost and accuracy (R^2 for regression).
 
 network2.py's ``SGD`` takes four flags, ``monitor_training_cost``,
 ``monitor_training_accuracy``, ``monitor_evaluation_cost`` and
@@ -7,6 +7,7 @@ set, so each is opt-in here too, through the ``monitor`` hyperparameter.
 """
 
 import numpy as np
+from sklearn.metrics import r2_score
 
 MONITORS = (
     "training_cost",
@@ -14,6 +15,15 @@ MONITORS = (
     "validation_cost",
     "validation_accuracy",
 )
+"""The classifier's monitors: network2.py's four."""
+
+REGRESSION_MONITORS = (
+    "training_cost",
+    "training_r2",
+    "validation_cost",
+    "validation_r2",
+)
+"""The regressor's monitors: accuracy makes no sense there, R^2 takes its place."""
 
 
 def count_correct(outputs, Y, multilabel=False):
@@ -45,7 +55,8 @@ def measure(network, data, wanted, *, prefix, penalty, count_correct):
     """
     want_cost = f"{prefix}_cost" in wanted
     want_accuracy = f"{prefix}_accuracy" in wanted
-    if not (want_cost or want_accuracy):
+    want_r2 = f"{prefix}_r2" in wanted
+    if not (want_cost or want_accuracy or want_r2):
         return {}
     X, Y, sample_weight = data
     outputs = network.feedforward(X)
@@ -60,4 +71,10 @@ def measure(network, data, wanted, *, prefix, penalty, count_correct):
         record[f"{prefix}_accuracy"] = correct / X.shape[0]
         record[f"{prefix}_correct"] = correct
         record[f"{prefix}_size"] = X.shape[0]
+    if want_r2:
+        # R^2 is unchanged when targets and outputs are scaled alike, so the
+        # standardized targets the network trains on give the R^2 of score().
+        record[f"{prefix}_r2"] = float(
+            r2_score(Y, outputs, sample_weight=sample_weight)
+        )
     return record

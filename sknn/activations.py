@@ -105,5 +105,26 @@ class Softmax:
         return out
 
 
+class Identity:
+    """The linear output neuron, a = z, for regression.
+
+    Chapter 3 notes that with linear output neurons the quadratic cost's
+    output error is simply a - y: no sigma'(z) factor, so no learning
+    slowdown. Only used as an output layer.
+    """
+
+    name = "identity"
+
+    @staticmethod
+    def fn(z, out):
+        if out is not z:
+            np.copyto(out, z)
+        return out
+
+    @staticmethod
+    def derivative(a):
+        return np.ones_like(a)
+
+
 ACTIVATIONS = {cls.name: cls for cls in (Sigmoid, Tanh, ReLU)}
 """Hidden-layer activations by name, as the ``activation`` hyperparameter takes them."""

@@ -58,10 +58,16 @@ class Decision(NamedTuple):
 
 
 class _PlateauTracker:
-    """Counts epochs since the validation accuracy last improved, and keeps the best weights."""
+    """Counts epochs since the watched measure last improved, and keeps the best weights.
 
-    def __init__(self, patience):
+    ``watch`` is a key of the epoch records; a "*_cost" improves by going
+    down, anything else (accuracy, R^2) by going up.
+    """
+
+    def __init__(self, patience, watch="validation_accuracy"):
         self.patience = patience
+        self.watch = watch
+        self.sign = -1.0 if watch.endswith("_cost") else 1.0
         self.reset()
 
     def reset(self):
@@ -72,7 +78,7 @@ class _PlateauTracker:
 
     def update(self, estimator, record):
         """Return True when the plateau has lasted ``patience`` epochs."""
-        accuracy = record["validation_accuracy"]
+        accuracy = self.sign * record[self.watch]
         if accuracy > self.best_accuracy:
             self.best_accuracy = accuracy
             self.best_epoch = record["epoch"]
@@ -96,14 +102,18 @@ class EarlyStopping:
 
     At the end of training the weights of the best epoch are put back, so the
     model is the one the validation data preferred, not the last one.
+    ``watch`` names the record entry to watch instead of
+    "validation_accuracy" (the regressor watches "validation_r2" or
+    "validation_cost").
     """
 
-    def __init__(self, patience):
+    def __init__(self, patience, watch="validation_accuracy"):
         self.patience = patience
-        self._tracker = _PlateauTracker(patience)
+        self.watch = watch
+        self._tracker = _PlateauTracker(patience, watch)
 
     def on_train_begin(self, estimator):
-        self._tracker = _PlateauTracker(self.patience)
+        self._tracker = _PlateauTracker(self.patience, self.watch)
 
     def on_epoch_end(self, estimator, record):
         return Decision(stop=self._tracker.update(estimator, record))
@@ -119,13 +129,14 @@ class HalveLearningRateOnPlateau:
     1/128); the best epoch's weights are then put back, as with early stopping.
     """
 
-    def __init__(self, patience, min_ratio):
+    def __init__(self, patience, min_ratio, watch="validation_accuracy"):
         self.patience = patience
         self.min_ratio = min_ratio
+        self.watch = watch
         self.on_train_begin(None)
 
     def on_train_begin(self, estimator):
-        self._tracker = _PlateauTracker(self.patience)
+        self._tracker = _PlateauTracker(self.patience, self.watch)
         self._initial_rate = None
 
     def on_epoch_end(self, estimator, record):

@@ -21,7 +21,7 @@ hyperparameter.
 
 import numpy as np
 
-from .activations import Sigmoid, Softmax
+from .activations import Identity, Sigmoid, Softmax
 
 
 def _clipped(a):
@@ -86,6 +86,24 @@ class LogLikelihoodCost:
     @staticmethod
     def fn(a, y):
         return -np.einsum("ij,ij->i", y, np.log(_clipped(a)))
+
+    @staticmethod
+    def delta(a, y, out, scratch):
+        np.subtract(a, y, out=out)
+
+
+class LinearQuadraticCost:
+    """The quadratic cost 1/2 ||y - a||^2 (eq. 6) with linear output neurons, for regression.
+
+    With a = z the output error is a - y: the sigma'(z) of eq. 30 is gone, so
+    no output saturates and learning does not slow down (chapter 3). Used by
+    :class:`sknn.MLPRegressorBook`; it is not a classifier's cost, so it is
+    not in :data:`COSTS`.
+    """
+
+    name = "quadratic"
+    output_activation = Identity
+    fn = QuadraticCost.fn
 
     @staticmethod
     def delta(a, y, out, scratch):

@@ -10,7 +10,7 @@ network2.py
     network2.py's ``load`` reads.
 scikit-learn
     :func:`to_sklearn` and :func:`from_sklearn` convert to and from
-    ``sklearn.neural_network.MLPClassifier``: the same weights
+    ``sklearn.neural_network.MLPClassifier`` and ``MLPRegressor``: the same weights
     (``coefs_``, ``intercepts_``) and the same probabilities where the output
     layers correspond (see :func:`to_sklearn` for which do).
 skops
@@ -30,13 +30,15 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import is_regressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import MLPClassifierBook
-from .activations import ACTIVATIONS, Softmax
-from .costs import COSTS
+from ._regressor import MLPRegressorBook
+from .activations import ACTIVATIONS, Identity, Softmax
+from .costs import COSTS, LinearQuadraticCost
 from .optimizers import SGD
 from .persistence import ModelFileError, assemble_fitted
 from .regularizers import REGULARIZERS
@@ -62,8 +64,11 @@ SKOPS_TRUSTED_TYPES = sorted(
         _type_name(cls)
         for cls in (
             MLPClassifierBook,
+            MLPRegressorBook,
             SGD,
             Softmax,
+            Identity,
+            LinearQuadraticCost,
             *REGULARIZERS.values(),
             *COSTS.values(),
             *ACTIVATIONS.values(),
@@ -226,7 +231,7 @@ def save_network2(estimator, path):
 
 
 def to_sklearn(estimator):
-    """Convert a fitted classifier into scikit-learn's ``MLPClassifier``.
+    """Convert a fitted estimator into scikit-learn's ``MLPClassifier`` or ``MLPRegressor``.
 
     The weights are copied; the probabilities are the same where the output
     layers correspond:
@@ -236,7 +241,10 @@ def to_sklearn(estimator):
     - softmax outputs with 2 classes: scikit-learn's single logistic output,
       with weights w_1 - w_0 and bias b_1 - b_0, since
       softmax(z_0, z_1)_1 = sigma(z_1 - z_0); equal up to rounding;
-    - multilabel sigmoid outputs: scikit-learn's logistic outputs, identical.
+    - multilabel sigmoid outputs: scikit-learn's logistic outputs, identical;
+    - a regressor's linear outputs: ``MLPRegressor``'s, with the target
+      scaling folded into the output layer (weights times ``target_scale_``,
+      biases times it plus ``target_mean_``); equal up to rounding.
 
     Single-label sigmoid outputs (the "cross_entropy" and "quadratic" costs)
     have no counterpart: sknn divides them by their sum, scikit-learn uses a
@@ -245,12 +253,12 @@ def to_sklearn(estimator):
 
     Parameters
     ----------
-    estimator : MLPClassifierBook
+    estimator : MLPClassifierBook or MLPRegressorBook
         A fitted estimator with sigmoid, tanh or ReLU hidden neurons.
 
     Returns
     -------
-    sklearn.neural_network.MLPClassifier
+    sklearn.neural_network.MLPClassifier or sklearn.neural_network.MLPRegressor
         Fitted with these weights; its solver state and ``loss_curve_`` come
         from a one-step fit on placeholder data and mean nothing.
 
@@ -262,6 +270,8 @@ def to_sklearn(estimator):
     check_is_fitted(estimator)
     coefs = [w.copy() for w in estimator.coefs_]
     intercepts = [b.copy() for b in estimator.intercepts_]
+    if is_regressor(estimator):
+        return _regressor_to_sklearn(estimator, coefs, intercepts)
     multilabel = estimator._is_multilabel()
     softmax = estimator.out_activation_ == "softmax"
     if not (softmax or multilabel):
@@ -280,7 +290,44 @@ def to_sklearn(estimator):
         placeholder_y = np.eye(len(estimator.classes_), dtype=int)
     else:
         placeholder_y = estimator.classes_
-    mlp = MLPClassifier(
+    return _fitted_sklearn(
+        MLPClassifier, estimator, coefs, intercepts, placeholder_y, n_features, dtype
+    )
+
+
+def _regressor_to_sklearn(estimator, coefs, intercepts):
+    """MLPRegressor with the target scaling folded into the output layer.
+
+    The network predicts z s + m from its linear outputs z; the output layer
+    W, b times s plus m is the same map, y = a W s + (b s + m).
+    """
+    if estimator.out_activation_ != "identity":
+        raise ValueError(
+            f"scikit-learn's MLPRegressor has linear outputs only; this network's "
+            f"are {estimator.out_activation_!r}. Train with "
+            "output_activation='identity' to convert."
+        )
+    scale = estimator.target_scale_.astype(coefs[-1].dtype)
+    coefs[-1] = coefs[-1] * scale
+    intercepts[-1] = intercepts[-1] * scale + estimator.target_mean_.astype(scale.dtype)
+    n_outputs = coefs[-1].shape[1]
+    placeholder_y = np.zeros((2, n_outputs)) if n_outputs > 1 else np.zeros(2)
+    return _fitted_sklearn(
+        MLPRegressor,
+        estimator,
+        coefs,
+        intercepts,
+        placeholder_y,
+        estimator.n_features_in_,
+        coefs[0].dtype,
+    )
+
+
+def _fitted_sklearn(
+    cls, estimator, coefs, intercepts, placeholder_y, n_features, dtype
+):
+    """A fitted scikit-learn MLP of the right shape (one step on placeholder data), given our weights."""
+    mlp = cls(
         hidden_layer_sizes=tuple(w.shape[1] for w in coefs[:-1]),
         activation=_SKLEARN_ACTIVATIONS[estimator.activation],
         max_iter=1,
@@ -296,22 +343,24 @@ def to_sklearn(estimator):
 
 
 def from_sklearn(mlp):
-    """Convert a fitted scikit-learn ``MLPClassifier`` into an :class:`MLPClassifierBook`.
+    """Convert a fitted scikit-learn MLP into an :class:`~sknn.MLPClassifierBook` or :class:`~sknn.MLPRegressorBook`.
 
     The inverse of :func:`to_sklearn`: a softmax output becomes
     ``cost="log_likelihood"``; a binary classifier's single logistic output
     becomes two softmax outputs (z_0 = 0, z_1 = z), which give the same
     probabilities; multilabel logistic outputs become sigmoid outputs with
-    ``cost="cross_entropy"``.
+    ``cost="cross_entropy"``. An ``MLPRegressor`` becomes an
+    ``MLPRegressorBook`` with linear outputs and no target scaling
+    (``target_mean_`` 0, ``target_scale_`` 1).
 
     Parameters
     ----------
-    mlp : sklearn.neural_network.MLPClassifier
+    mlp : sklearn.neural_network.MLPClassifier or MLPRegressor
         Fitted, with "logistic", "tanh" or "relu" hidden units.
 
     Returns
     -------
-    MLPClassifierBook
+    MLPClassifierBook or MLPRegressorBook
         Fitted with the same weights and ``random_state``; its other training
         hyperparameters are sknn's defaults (scikit-learn's ``alpha`` divides
         by the mini-batch size under its stochastic solvers, the book's
@@ -322,11 +371,12 @@ def from_sklearn(mlp):
     ValueError
         If the hidden activation is "identity", which sknn does not have.
     """
-    check_is_fitted(mlp)
-    if not isinstance(mlp, MLPClassifier):
+    if not isinstance(mlp, MLPClassifier | MLPRegressor):
         raise TypeError(
-            f"from_sklearn converts an MLPClassifier, not a {type(mlp).__name__}."
+            "from_sklearn converts an MLPClassifier or MLPRegressor, not a "
+            f"{type(mlp).__name__}."
         )
+    check_is_fitted(mlp)
     activations = {theirs: ours for ours, theirs in _SKLEARN_ACTIVATIONS.items()}
     if mlp.activation not in activations:
         raise ValueError(
@@ -335,6 +385,25 @@ def from_sklearn(mlp):
         )
     coefs = [np.array(w) for w in mlp.coefs_]
     intercepts = [np.array(b) for b in mlp.intercepts_]
+    random_state = (
+        mlp.random_state
+        if mlp.random_state is None or isinstance(mlp.random_state, int)
+        else None
+    )
+    if isinstance(mlp, MLPRegressor):
+        estimator = MLPRegressorBook(
+            hidden_layer_sizes=tuple(w.shape[1] for w in coefs[:-1]),
+            activation=activations[mlp.activation],
+            random_state=random_state,
+        )
+        return assemble_fitted(
+            estimator,
+            coefs,
+            intercepts,
+            n_features_in=mlp.n_features_in_,
+            feature_names_in=getattr(mlp, "feature_names_in_", None),
+            stop_reason="converted",
+        )
     classes = mlp.classes_
     multilabel = mlp.out_activation_ == "logistic" and mlp.n_outputs_ > 1
     if mlp.out_activation_ == "logistic" and not multilabel:
@@ -344,9 +413,7 @@ def from_sklearn(mlp):
         hidden_layer_sizes=tuple(w.shape[1] for w in coefs[:-1]),
         activation=activations[mlp.activation],
         cost="cross_entropy" if multilabel else "log_likelihood",
-        random_state=mlp.random_state
-        if mlp.random_state is None or isinstance(mlp.random_state, int)
-        else None,
+        random_state=random_state,
     )
     return assemble_fitted(
         estimator,

@@ -22,6 +22,8 @@ in a documented layout that other languages can read too:
         "classes": [0, 1, ...],                # classifiers only
         "classes_dtype": "int64",
         "multilabel": false,
+        "target_mean": [...],                  # regressors only, per output
+        "target_scale": [...],
         "n_iter": 30, "learning_rate": 0.5, "best_epoch": null,
         "stop_reason": "epochs",
         "history": [{"epoch": 1, ...}, ...]    # non-finite numbers as null
@@ -49,13 +51,13 @@ import math
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import is_classifier, is_regressor
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _resolve, auto_learning_rate
+from ._base import auto_learning_rate
 from .activations import ACTIVATIONS
-from .costs import COSTS
 
 FORMAT_NAME = "sknn-model"
 """The value of the "format" field of every sknn model file."""
@@ -82,12 +84,9 @@ class ModelFileError(ValueError):
 def _estimator_classes():
     """The estimators a model file may hold, by name (imported late: they import us)."""
     from ._classifier import MLPClassifierBook
+    from ._regressor import MLPRegressorBook
 
-    return {"MLPClassifierBook": MLPClassifierBook}
-
-
-def _is_classifier(estimator):
-    return hasattr(estimator, "classes_")
+    return {cls.__name__: cls for cls in (MLPClassifierBook, MLPRegressorBook)}
 
 
 def _json_number(value):
@@ -167,10 +166,13 @@ def to_json(estimator):
             for record in estimator.history_
         ],
     }
-    if _is_classifier(estimator):
+    if is_classifier(estimator):
         fitted["classes"] = estimator.classes_.tolist()
         fitted["classes_dtype"] = str(estimator.classes_.dtype)
         fitted["multilabel"] = bool(estimator._is_multilabel())
+    else:
+        fitted["target_mean"] = estimator.target_mean_.tolist()
+        fitted["target_scale"] = estimator.target_scale_.tolist()
     document = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -339,15 +341,35 @@ def from_json(text, *, source="the JSON text"):
             f"disagree with the layer sizes {sizes}."
         )
     classes = None
-    if "classes" in fitted:
+    targets = {}
+    if is_classifier(estimator):
         classes = _require(fitted, "classes", list, source)
         classes = np.array(
             classes, dtype=_require(fitted, "classes_dtype", str, source)
         )
+    else:
+        n_outputs = sizes[-1]
+        targets = {
+            "target_mean": _array(
+                _require(fitted, "target_mean", list, source),
+                (n_outputs,),
+                "float64",
+                "target_mean",
+                source,
+            ),
+            "target_scale": _array(
+                _require(fitted, "target_scale", list, source),
+                (n_outputs,),
+                "float64",
+                "target_scale",
+                source,
+            ),
+        }
     assemble_fitted(
         estimator,
         coefs,
         intercepts,
+        **targets,
         n_features_in=_require(fitted, "n_features_in", int, source),
         feature_names_in=fitted.get("feature_names_in"),
         classes=classes,
@@ -380,6 +402,8 @@ def assemble_fitted(
     feature_names_in=None,
     classes=None,
     multilabel=False,
+    target_mean=None,
+    target_scale=None,
     n_iter=0,
     learning_rate=None,
     best_epoch=None,
@@ -407,7 +431,7 @@ def assemble_fitted(
             )
         estimator.feature_names_in_ = np.asarray(feature_names_in, dtype=object)
     n_outputs = coefs[-1].shape[1]
-    if classes is not None:
+    if is_classifier(estimator):
         binarizer = LabelBinarizer()
         if multilabel:
             binarizer.fit(np.eye(len(classes), dtype=int))
@@ -420,10 +444,17 @@ def assemble_fitted(
             )
         estimator._label_binarizer = binarizer
         estimator.classes_ = binarizer.classes_ if multilabel else np.asarray(classes)
+    if is_regressor(estimator):
+        estimator.target_mean_ = (
+            np.zeros(n_outputs) if target_mean is None else np.asarray(target_mean)
+        )
+        estimator.target_scale_ = (
+            np.ones(n_outputs) if target_scale is None else np.asarray(target_scale)
+        )
     estimator.n_layers_ = len(coefs) + 1
     estimator.n_outputs_ = n_outputs
     activation = ACTIVATIONS[estimator.activation]
-    cost = _resolve(estimator.cost, COSTS)
+    cost = estimator._resolved_cost()
     estimator._fitted_activation = activation
     estimator._fitted_cost = cost
     estimator.out_activation_ = cost.output_activation.name

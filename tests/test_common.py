@@ -5,7 +5,7 @@ The scikit-learn-contrib project template keeps them in this module too.
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sknn import MLPClassifierBook
+from sknn import MLPClassifierBook, MLPRegressorBook
 
 INSTANCES = [
     MLPClassifierBook(random_state=0),
@@ -25,6 +25,18 @@ INSTANCES = [
     ),
     MLPClassifierBook(
         initializer="large", momentum=0.5, learning_rate=0.1, random_state=0
+    ),
+    MLPRegressorBook(random_state=0),
+    MLPRegressorBook(
+        hidden_layer_sizes=(20, 10),
+        activation="relu",
+        initializer="he",
+        momentum=0.5,
+        regularizer="l1",
+        random_state=0,
+    ),
+    MLPRegressorBook(
+        activation="tanh", scale_targets=False, dropout=0.1, random_state=0
     ),
 ]
 

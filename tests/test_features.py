@@ -12,9 +12,9 @@ from sklearn.utils.estimator_checks import (
     check_transformer_get_feature_names_out_pandas,
 )
 
-from sknn import MLPClassifierBook
+from sknn import MLPClassifierBook, MLPRegressorBook
 
-ESTIMATORS = [MLPClassifierBook]
+ESTIMATORS = [MLPClassifierBook, MLPRegressorBook]
 
 
 def manual_forward(X, coefs, intercepts, hidden):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from sknn import MLPClassifierBook
+from sknn import MLPClassifierBook, MLPRegressorBook
 from sknn.interop import (
     SKOPS_TRUSTED_TYPES,
     from_sklearn,
@@ -264,6 +264,25 @@ def test_outputs_without_a_sklearn_counterpart_are_refused(digits_split):
         mlp.fit(X_train, y_train)
     with pytest.raises(ValueError, match="no 'identity' hidden neurons"):
         from_sklearn(mlp)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_regressors_convert_both_ways(digits_split, n_outputs):
+    X_train, X_test, y_train, _ = digits_split
+    Y = np.column_stack([y_train * (k + 1) + 10 * k for k in range(n_outputs)])
+    Y = Y[:, 0] if n_outputs == 1 else Y
+    model = MLPRegressorBook(hidden_layer_sizes=(9, 6), epochs=3, random_state=0)
+    model.fit(X_train, Y)
+    mlp = to_sklearn(model)
+    assert isinstance(mlp, MLPRegressor)
+    np.testing.assert_allclose(mlp.predict(X_test), model.predict(X_test), rtol=1e-10)
+    back = from_sklearn(mlp)
+    assert isinstance(back, MLPRegressorBook)
+    np.testing.assert_allclose(back.predict(X_test), model.predict(X_test), rtol=1e-10)
+    sigmoid_outputs = MLPRegressorBook(output_activation="sigmoid", epochs=1)
+    sigmoid_outputs.fit(X_train, y_train / 9)
+    with pytest.raises(ValueError, match="MLPRegressor has linear outputs only"):
+        to_sklearn(sigmoid_outputs)
 
 
 # --- skops ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import make_multilabel_classification
 from sklearn.exceptions import NotFittedError
 
-from sknn import MLPClassifierBook
+from sknn import MLPClassifierBook, MLPRegressorBook
 from sknn.costs import QuadraticCost
 from sknn.persistence import (
     FORMAT_VERSION,
@@ -263,3 +263,22 @@ def test_what_json_cannot_hold_is_refused_when_saving(digits_split):
     )
     with pytest.raises(TypeError, match="callbacks cannot be saved"):
         model.to_json()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_regressors_round_trip_with_their_target_scaling(tmp_path, digits_split, dtype):
+    X_train, X_test, y_train, _ = digits_split
+    Y = np.column_stack([y_train * 3.0 + 1, np.sqrt(y_train)])
+    model = MLPRegressorBook(epochs=3, random_state=0).fit(X_train.astype(dtype), Y)
+    model.save(tmp_path / "regressor.json")
+    loaded = MLPRegressorBook.load(tmp_path / "regressor.json")
+    assert_same_model(loaded, model, X_test.astype(dtype))
+    np.testing.assert_array_equal(loaded.target_scale_, model.target_scale_)
+    with pytest.raises(
+        ModelFileError, match="holds a MLPRegressorBook, not a MLPClassifierBook"
+    ):
+        MLPClassifierBook.load(tmp_path / "regressor.json")
+    document = json.loads(model.to_json())
+    document["fitted"]["target_scale"] = [1.0]
+    with pytest.raises(ModelFileError, match=r"target_scale has shape \(1,\)"):
+        from_json(json.dumps(document))
