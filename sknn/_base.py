@@ -366,6 +366,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
             self,
             X,
             y,
+            accept_sparse="csr",
             multi_output=True,
             dtype=(np.float64, np.float32),
             reset=not continuing,
@@ -486,6 +487,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
                 self,
                 X_val,
                 y_val,
+                accept_sparse="csr",
                 multi_output=True,
                 dtype=X.dtype,
                 reset=False,
@@ -922,24 +924,40 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
 
     # --- prediction ---------------------------------------------------------
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def _network(self):
         return Network(
             self.coefs_, self.intercepts_, self._fitted_activation, self._fitted_cost
         )
 
     def _feedforward(self, X):
+        X = self._validated_input(X)
+        return self._network().feedforward(X)
+
+    def _validated_input(self, X):
+        """X checked against the fitted model, for prediction and ``transform``.
+
+        A sparse X becomes CSR, whose row chunks the forward pass multiplies
+        without densifying.
+        """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
+        )
         dtype = self.coefs_[0].dtype
-        if X.dtype != dtype and X.size:
-            largest = np.abs(X).max()
+        if X.dtype != dtype and X.shape[0] * X.shape[1]:
+            largest = abs(X).max()
             if largest > np.finfo(dtype).max:
                 raise ValueError(
                     f"X holds values up to {largest:.3g} in magnitude, beyond the "
                     f"range of {dtype} ({np.finfo(dtype).max:.3g}) that the model "
                     "was fitted in. Scale X as the training data was scaled."
                 )
-        return self._network().feedforward(X)
+        return X
 
     @property
     def loss_curve_(self):

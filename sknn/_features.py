@@ -10,7 +10,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._network import Network
 
@@ -123,9 +123,6 @@ class HiddenFeaturesMixin(TransformerMixin):
                 f"-{n_hidden} counting from the last; got {layer!r}."
             )
         return layer - 1 if layer > 0 else n_hidden + layer
-
-    def _validated_input(self, X):
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
 
     def _hidden_activation(self):
         return self._fitted_activation

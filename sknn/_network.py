@@ -283,7 +283,7 @@ class Network:
             )
             inputs, forward, backward = step.inputs, step.forward, step.backward
             output, cost_fn = step.activations[-1], self.cost.fn
-            gather_rows = X.take
+            gather_rows = _row_gatherer(X)
             for batch_start in range(start, stop, size):
                 batch_end = batch_start + size
                 gather_rows(order[batch_start:batch_end], 0, inputs, "clip")
@@ -301,6 +301,23 @@ class Network:
                 )
                 apply_steps(learning_rate)
         return float(np.mean(sampled_costs))
+
+
+def _row_gatherer(X):
+    """``gather(rows, axis, out, mode)``: copy the given rows of X into ``out``.
+
+    For an ndarray that is its bound ``take``, with no wrapper per step. A
+    sparse (CSR) X is never densified whole: only the rows of the mini-batch
+    are, into the step's input array, so a step computes exactly what it
+    computes on the dense X.
+    """
+    if not hasattr(X, "toarray"):
+        return X.take
+
+    def gather(rows, axis, out, mode):
+        X[rows].toarray(out=out)
+
+    return gather
 
 
 def _row_scales(sample_weight, learning_rate, batch_size, dtype):
