@@ -70,6 +70,7 @@ from .callbacks import (
     as_hook,
 )
 from .costs import COSTS
+from .diagnostics import DIAGNOSTICS, diagnose
 from .initializers import INITIALIZERS
 from .optimizers import SGD
 from .regularizers import REGULARIZERS
@@ -287,7 +288,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
 
     # --- what a subclass provides -------------------------------------------
 
-    _MONITORS = MONITORS
+    _MONITORS = MONITORS + DIAGNOSTICS
     """The names the ``monitor`` hyperparameter accepts."""
 
     def _resolved_cost(self):
@@ -797,7 +798,7 @@ class BaseMLPBook(CallbackSupportMixin, BaseEstimator):
         if not plan.monitored:
             return {}
         lmbda = self.lmbda
-        entries = {}
+        entries = diagnose(network, *plan.train[:2], plan.monitored)
         penalty = (
             plan.regularizer.penalty(plan.coefs, lmbda, plan.n_train)
             if monitors_cost and lmbda

@@ -97,7 +97,10 @@ default="cross_entropy"
         Costs include the regularization term with lambda divided by the size
         of the data set measured, as network2.py's ``total_cost`` does: the
         validation cost divides by the validation set's size. Divergence is
-        detected whatever is monitored.
+        detected whatever is monitored. The diagnostics "gradient_norms",
+        "unit_saturation" and "weight_norms" (chapter 5's vanishing gradient;
+        see :mod:`sknn.diagnostics`) add per-layer entries measured on at most
+        1,000 training rows.
     validation_fraction : float or None, default=None
         Hold out this fraction of the training data (stratified by class,
         seeded by ``random_state``, sample weights kept with their rows) as

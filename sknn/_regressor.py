@@ -16,6 +16,7 @@ from ._features import HiddenFeaturesMixin
 from ._monitoring import REGRESSION_MONITORS
 from ._sklearn_private import HasMethods, StrOptions, _fit_context
 from .costs import CrossEntropyCost, LinearQuadraticCost, QuadraticCost
+from .diagnostics import DIAGNOSTICS
 from .persistence import JSONPersistenceMixin
 
 __all__ = ["MLPRegressorBook"]
@@ -83,7 +84,8 @@ class MLPRegressorBook(
         What ``history_`` records after each epoch, among "training_cost",
         "training_r2", "validation_cost" and "validation_r2"; each costs one
         forward pass over its data set. Validation entries need validation
-        data.
+        data. The diagnostics "gradient_norms", "unit_saturation" and
+        "weight_norms" (see :mod:`sknn.diagnostics`) add per-layer entries.
     validation_fraction : float or None, default=None
         Hold out this fraction of the training data (seeded by
         ``random_state``) as validation data, unless ``fit`` is given
@@ -168,7 +170,7 @@ class MLPRegressorBook(
     True
     """
 
-    _MONITORS = REGRESSION_MONITORS
+    _MONITORS = REGRESSION_MONITORS + DIAGNOSTICS
 
     _parameter_constraints = {
         **BaseMLPBook._parameter_constraints,

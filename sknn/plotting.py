@@ -12,7 +12,8 @@ learning-rate schedule reacts to.
 
 :class:`sknn.MLPClassifierBook` records them, one dict per epoch, in
 ``history_`` (what it records is chosen by its ``monitor`` hyperparameter);
-:func:`plot_history` draws them.
+:func:`plot_history` draws them. :func:`plot_diagnostics` draws chapter 5's
+per-layer view of training (the monitors of :mod:`sknn.diagnostics`).
 
 matplotlib is an optional dependency (``pip install 'sknn[plot]'``): it is
 imported only when something is drawn, so this module imports without it.
@@ -24,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["plot_history"]
+__all__ = ["plot_diagnostics", "plot_history"]
 
 _METRICS = {"cost": "Cost", "accuracy": "Accuracy"}
 _DATA_SETS = ("training", "validation")
@@ -238,4 +239,115 @@ default=("cost", "accuracy")
             one_per_label.keys(),
             loc="lower right" if metric == "accuracy" else "upper right",
         )
+    return axes[0] if len(axes) == 1 else axes
+
+
+_DIAGNOSTIC_PANELS = (
+    ("gradient_norms", "Gradient norm ||dC/db||", ("gradient_norm_",), True),
+    (
+        "unit_saturation",
+        "Saturated or dead units",
+        ("saturated_fraction_", "dead_fraction_"),
+        False,
+    ),
+    ("weight_norms", "Weight norm ||W||", ("weight_norm_",), True),
+)
+
+
+def _layer_curves(history, prefixes):
+    """``{label: values per epoch}`` for each layer's entries with one of ``prefixes``."""
+    keys = sorted(
+        {
+            key
+            for record in history
+            for key in record
+            if any(key.startswith(prefix) for prefix in prefixes)
+        },
+        key=lambda key: int(key.rsplit("_", 1)[1]),
+    )
+    return {
+        f"layer {key.rsplit('_', 1)[1]}"
+        + (" (dead)" if key.startswith("dead") else ""): np.array(
+            [float(record.get(key, np.nan)) for record in history]
+        )
+        for key in keys
+    }
+
+
+def plot_diagnostics(estimator_or_history, *, ax=None):
+    """Plot the per-layer diagnostics of chapter 5, one Axes per monitor recorded.
+
+    With "gradient_norms" monitored, the first Axes shows each layer's
+    ||dC/db^l|| per epoch on a log scale: in a deep sigmoid network the
+    curves of the early layers lie far below those of the later ones, the
+    vanishing gradient of chapter 5. "unit_saturation" shows the fraction of
+    saturated sigmoid or tanh activations (or of dead ReLUs) per hidden layer,
+    which is where the gradient is lost; "weight_norms" shows each layer's
+    ||W^l||, whose growth comes before saturation. See
+    :mod:`sknn.diagnostics` for the exact definitions.
+
+    Parameters
+    ----------
+    estimator_or_history : MLPClassifierBook, MLPRegressorBook or list of dict
+        A fitted estimator whose ``monitor`` held at least one of
+        "gradient_norms", "unit_saturation" and "weight_norms", or its
+        ``history_``.
+    ax : matplotlib Axes or sequence of Axes, default=None
+        Where to draw, one Axes per recorded monitor in the order above. By
+        default a new figure is made with the Axes side by side.
+
+    Returns
+    -------
+    ax : matplotlib Axes or ndarray of Axes
+        One Axes per recorded monitor; each holds one line per layer, labelled
+        "layer <l>" (with " (dead)" for dead-ReLU fractions).
+
+    Raises
+    ------
+    ValueError
+        If no diagnostic was recorded, or ``ax`` does not match.
+    ImportError
+        If matplotlib is not installed.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknn import MLPClassifierBook
+    >>> from sknn.plotting import plot_diagnostics
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifierBook(
+    ...     hidden_layer_sizes=(20, 20),
+    ...     monitor=("gradient_norms", "unit_saturation"),
+    ...     epochs=3,
+    ...     random_state=0,
+    ... ).fit(X / 16, y)
+    >>> gradient_ax, saturation_ax = plot_diagnostics(clf)
+    >>> [line.get_label() for line in gradient_ax.lines]
+    ['layer 1', 'layer 2', 'layer 3']
+    """
+    history, _ = _history_and_best_epoch(estimator_or_history)
+    panels = [
+        (title, curves, log_scale)
+        for _, title, prefixes, log_scale in _DIAGNOSTIC_PANELS
+        if (curves := _layer_curves(history, prefixes))
+    ]
+    if not panels:
+        raise ValueError(
+            "The history holds no diagnostics: fit with monitor including "
+            "'gradient_norms', 'unit_saturation' or 'weight_norms'."
+        )
+    plt, ticker = _matplotlib()
+    axes = _axes_for([title for title, _, _ in panels], ax, plt)
+    epochs = np.array([record["epoch"] for record in history])
+    for axis, (title, curves, log_scale) in zip(axes, panels):
+        for label, values in curves.items():
+            axis.plot(epochs, values, label=label)
+        if log_scale:
+            axis.set_yscale("log")
+        else:
+            axis.yaxis.set_major_formatter(ticker.PercentFormatter(xmax=1))
+        axis.set_title(title)
+        axis.set_xlabel("Epoch")
+        axis.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        axis.legend()
     return axes[0] if len(axes) == 1 else axes
