@@ -2,7 +2,6 @@
 
 from importlib import metadata as _metadata
 
-from . import interop, losses, persistence
 from ._classifier import (
     DivergenceWarning,
     FailedToLearnWarning,
