@@ -25,7 +25,7 @@ output layer is number ``len(hidden_layer_sizes) + 1``.
     For each hidden layer, with sigmoid or tanh neurons,
     ``saturated_fraction_<l>``: the fraction of its activations on the sample
     rows where f'(z) is below :data:`SATURATION_LEVEL` times its largest
-    value f'(0) (|z| > 6.0 for the sigmoid, |z| > 3.0 for tanh); with ReLUs,
+    value f'(0) (``abs(z) > 6.0`` for the sigmoid, ``abs(z) > 3.0`` for tanh); with ReLUs,
     ``dead_fraction_<l>``: the fraction of its units that output 0 on every
     sample row.
 ``"weight_norms"``
