@@ -1,9 +1,12 @@
 """sknn.persistence: JSON model files round-trip exactly; bad files are refused."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import make_multilabel_classification
 from sklearn.exceptions import NotFittedError
 
@@ -282,3 +285,34 @@ def test_regressors_round_trip_with_their_target_scaling(tmp_path, digits_split,
     document["fitted"]["target_scale"] = [1.0]
     with pytest.raises(ModelFileError, match=r"target_scale has shape \(1,\)"):
         from_json(json.dumps(document))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    activation=st.sampled_from(["sigmoid", "tanh", "relu"]),
+    cost=st.sampled_from(["cross_entropy", "quadratic", "log_likelihood"]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    n_classes=st.integers(2, 4),
+    labels=st.sampled_from(["int", "str", "float"]),
+    seed=st.integers(0, 2**16),
+)
+def test_any_fitted_classifier_round_trips_exactly(
+    hidden, activation, cost, dtype, n_classes, labels, seed
+):
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((30, 4)) * 10.0 ** rng.uniform(-3, 3)).astype(dtype)
+    y = np.arange(30) % n_classes
+    y = {"int": y * 7 - 3, "str": np.array(["a", "bb", "c", "d"])[y], "float": y * 2.0}[
+        labels
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifierBook(
+            hidden_layer_sizes=tuple(hidden),
+            activation=activation,
+            cost=cost,
+            epochs=1,
+            random_state=seed,
+        ).fit(X, y)
+    assert_same_model(from_json(model.to_json()), model, X)

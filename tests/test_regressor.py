@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sknn import DivergenceWarning, MLPRegressorBook
+from sknn import DivergenceWarning, MLPRegressorBook, TrainingInterruptedWarning
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +187,23 @@ def test_divergence_is_reported_and_the_last_good_epoch_kept(regression_split):
         ).fit(X_train, y_train)
     assert model.stop_reason_ == "diverged"
     assert all(np.isfinite(w).all() for w in model.coefs_)
+
+
+def test_ctrl_c_keeps_the_last_completed_epoch(regression_split):
+    X_train, X_test, y_train, _ = regression_split
+
+    def interrupt_in_epoch_3(estimator, record):
+        if record["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    model = MLPRegressorBook(
+        epochs=10, random_state=0, callbacks=[interrupt_in_epoch_3]
+    )
+    with (
+        pytest.warns(TrainingInterruptedWarning, match="weights of epoch 2"),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        model.fit(X_train, y_train)
+    assert model.n_iter_ == 2 and model.stop_reason_ == "interrupted"
+    reference = MLPRegressorBook(epochs=2, random_state=0).fit(X_train, y_train)
+    np.testing.assert_array_equal(model.predict(X_test), reference.predict(X_test))
