@@ -41,7 +41,8 @@ class HiddenFeaturesMixin(TransformerMixin):
         Returns
         -------
         ndarray of shape (n_samples, hidden_layer_sizes[-1])
-            a^l for the last hidden layer l (eq. 25), in the model's dtype;
+            The activations a^l of the last hidden layer l (eq. 25), in the
+            model's dtype;
             a DataFrame under ``set_output(transform="pandas")``.
         """
         return self.hidden_activations(X)
