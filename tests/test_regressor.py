@@ -207,3 +207,21 @@ def test_ctrl_c_keeps_the_last_completed_epoch(regression_split):
     assert model.n_iter_ == 2 and model.stop_reason_ == "interrupted"
     reference = MLPRegressorBook(epochs=2, random_state=0).fit(X_train, y_train)
     np.testing.assert_array_equal(model.predict(X_test), reference.predict(X_test))
+
+
+def test_the_halving_schedule_watches_the_validation_cost(regression_split):
+    X_train, X_test, y_train, y_test = regression_split
+    model = MLPRegressorBook(
+        epochs=300,
+        learning_rate=0.2,
+        learning_rate_schedule="halving",
+        n_iter_no_change=2,
+        min_learning_rate_ratio=1 / 8,
+        validation_metric="cost",
+        monitor=(),
+        random_state=0,
+    ).fit(X_train, y_train, X_val=X_test, y_val=y_test)
+    rates = [record["learning_rate"] for record in model.history_]
+    assert model.stop_reason_ == "learning_rate_floor"
+    assert sorted(set(rates), reverse=True) == [0.2, 0.1, 0.05, 0.025]
+    assert all("validation_cost" in record for record in model.history_)
