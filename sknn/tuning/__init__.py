@@ -23,7 +23,10 @@ depends on the ones that come after it, and carries each choice forward:
    of the rest, so choose it for speed: the fastest whose accuracy is about
    as good as the best.
 
-Each stage is a small class in a module of its own. The cross-validated
+Each stage is a small class: ``_stages`` holds the ones judged on training
+curves, ``_scored_stages`` the cross-validated ones, ``_decisions`` the pure
+rules they decide by, ``_run`` the checked settings and the fits they share,
+``_report`` the report and plots, ``_search`` the estimator. The cross-validated
 stages are scikit-learn searches (``GridSearchCV`` or ``HalvingGridSearchCV``);
 the threshold and early-stopping stages fit in parallel with scikit-learn's
 ``Parallel``. Both go through joblib, so ``with
@@ -32,7 +35,7 @@ joblib.parallel_backend("dask"):`` runs every fit on a Dask cluster.
 
 from __future__ import annotations
 
-from ._base import STAGES, StageResult
 from ._search import BookSearchCV
+from ._stages import STAGES, StageResult
 
 __all__ = ["STAGES", "BookSearchCV", "StageResult"]

@@ -1,10 +1,49 @@
-"""The report's lines shared by the cross-validated stages."""
+"""The report and the plots: what a search tried, chose and why, in words and panels."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._format import _fmt
+from ..plotting import _matplotlib
+from ._decisions import _fmt
+
+
+def _report_text(search, describe):
+    """The text of :meth:`BookSearchCV.report`; ``describe(result)`` gives a stage's lines."""
+    scoring = search._scoring_name or (
+        "the estimator's score (accuracy)" if search.scoring is None else "scoring"
+    )
+    lines = [
+        "BookSearchCV: chapter 3's recipe, 'How to choose a neural network's "
+        "hyper-parameters?'",
+        f"{search.n_samples_} training samples, {search.n_splits_}-fold CV, scored "
+        f"by {scoring}.",
+    ]
+    for number, result in enumerate(search.stages_, 1):
+        lines.append("")
+        lines.append(f"{number}. {result.name} ({result.param})")
+        lines.append(f"   -> {result.reason}")
+        lines.extend("   " + line for line in describe(result))
+    lines.append("")
+    chosen = ", ".join(f"{k}={_fmt(v)}" for k, v in search.best_params_.items())
+    lines.append(f"Final: {chosen}")
+    lines.append(
+        f"Mean CV score {search.best_score_:.4f}; refit on all "
+        f"{search.n_samples_} samples in {search.refit_time_:.2f} s."
+    )
+    return "\n".join(lines)
+
+
+def _report_figure(stages, plot, figsize):
+    """One panel per stage result, drawn by ``plot(result, ax)``."""
+    plt, _ = _matplotlib()
+    n = len(stages)
+    figure, axes = plt.subplots(
+        1, n, figsize=figsize or (4.5 * n, 4), squeeze=False, layout="constrained"
+    )
+    for result, ax in zip(stages, axes[0]):
+        plot(result, ax)
+    return figure
 
 
 def _describe_search(cv_results, param_label):
@@ -36,3 +75,36 @@ def _chose_best(label, result):
         f"Chose {label} = {_fmt(result.chosen)}: the best mean CV score "
         f"({result.score:.4f})."
     )
+
+
+def _plot_scores(result, ax, label):
+    """Mean CV score (± its spread over folds) against the value, on a log axis."""
+    values, means, stds = [], [], []
+    for cv_results in result.cv_results:
+        for index, candidate in enumerate(cv_results["params"]):
+            values.append(float(next(iter(candidate.values()))))
+            means.append(cv_results["mean_test_score"][index])
+            stds.append(cv_results["std_test_score"][index])
+    order = np.argsort(values)
+    values = np.asarray(values)[order]
+    ax.errorbar(values, np.asarray(means)[order], np.asarray(stds)[order], marker="o")
+    ax.axvline(result.chosen, color="k", linestyle="--")
+    _log_axis(ax, values)
+    ax.set_xlabel(label)
+    ax.set_ylabel("mean CV score")
+    ax.set_title(f"{label}: chose {_fmt(result.chosen)}")
+
+
+def _log_axis(ax, values):
+    """A log x axis ticked at the values tried; symmetric-log when 0 is among them."""
+    values = np.unique(values)
+    positive = values[values > 0]
+    if not len(positive):
+        return
+    if values[0] <= 0:
+        ax.set_xscale("symlog", linthresh=positive.min())
+        ax.set_xlim(left=0)
+    else:
+        ax.set_xscale("log")
+    ax.set_xticks(values, [_fmt(value) for value in values])
+    ax.minorticks_off()

@@ -7,26 +7,17 @@ from copy import deepcopy
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context
+from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv, cross_val_score
-from sklearn.utils import check_random_state, indexable
-from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    RealNotInt,
-    StrOptions,
-)
-from sklearn.utils._tags import get_tags
+from sklearn.utils import check_random_state, get_tags, indexable
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import STAGES
-from ._checks import _check_settings, _check_validation_data
-from ._format import _fmt
-from ._plot import _MISSING_MATPLOTLIB
-from ._run import _Run
-from ._stages import _STAGE_CLASSES
+from .._sklearn_private import HasMethods, Interval, StrOptions, _fit_context
+from ._report import _report_figure, _report_text
+from ._run import _STAGE_CLASSES, _check_settings, _check_validation_data, _Run
+from ._stages import STAGES
 
 
 def _estimator_has(attribute):
@@ -191,26 +182,28 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
     ['epochs', 'learning_rate']
     """
 
+    # The stages and the ranges are checked in fit by _check_settings, which
+    # names the bad values; a second, vaguer check here would only repeat it.
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "stages": [list, tuple, str],
-        "learning_rates": ["array-like"],
+        "stages": "no_validation",
+        "learning_rates": "no_validation",
         "threshold_epochs": [Interval(Integral, 1, None, closed="left")],
-        "threshold_refine_factors": ["array-like"],
+        "threshold_refine_factors": "no_validation",
         "threshold_fraction": [Interval(Real, 0, 1, closed="right")],
         "subsample": [
-            Interval(RealNotInt, 0, 1, closed="right"),
+            Interval(Real, 0, 1, closed="right"),
             Interval(Integral, 1, None, closed="left"),
             None,
         ],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "epochs_from": [StrOptions({"stop", "best"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "lmbdas": ["array-like"],
-        "lmbda_refine_factors": ["array-like"],
-        "learning_rate_factors": ["array-like"],
-        "batch_sizes": ["array-like"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="right")],
+        "lmbdas": "no_validation",
+        "lmbda_refine_factors": "no_validation",
+        "learning_rate_factors": "no_validation",
+        "batch_sizes": "no_validation",
         "batch_size_tolerance": [Interval(Real, 0, None, closed="left")],
         "search": [StrOptions({"grid", "halving"})],
         "cv": ["cv_object"],
@@ -299,15 +292,15 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise ValueError("BookSearchCV needs the class labels y.")
         X, y = indexable(X, y)
         fit_params = dict(fit_params)
-        _check_validation_data(self, fit_params, prefix)
+        _check_validation_data(self.estimator, fit_params, prefix)
         groups = fit_params.pop("groups", None)
         cv = check_cv(self.cv, y, classifier=True)
         splits = list(cv.split(X, y, groups))
         rng = check_random_state(self.random_state)
-        run = _Run(self, X, y, fit_params, splits, prefix, settings, rng)
+        run = _Run(self.estimator, X, y, fit_params, splits, prefix, settings, rng)
         self.stages_ = []
         for number, name in enumerate(settings["stages"], 1):
-            stage = _STAGE_CLASSES[name]
+            stage = _STAGE_CLASSES[name]()
             result = stage.run(run)
             run.params[stage.param] = result.chosen
             self.stages_.append(result)
@@ -401,30 +394,9 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
             A few lines per stage, then the final settings and their CV score.
         """
         check_is_fitted(self)
-        scoring = self._scoring_name or (
-            "the estimator's score (accuracy)" if self.scoring is None else "scoring"
+        return _report_text(
+            self, lambda result: _STAGE_CLASSES[result.name]().describe(result)
         )
-        lines = [
-            "BookSearchCV: chapter 3's recipe, 'How to choose a neural network's "
-            "hyper-parameters?'",
-            f"{self.n_samples_} training samples, {self.n_splits_}-fold CV, scored "
-            f"by {scoring}.",
-        ]
-        for number, result in enumerate(self.stages_, 1):
-            lines.append("")
-            lines.append(f"{number}. {result.name} ({result.param})")
-            lines.append(f"   -> {result.reason}")
-            lines.extend(
-                "   " + line for line in _STAGE_CLASSES[result.name].describe(result)
-            )
-        lines.append("")
-        chosen = ", ".join(f"{k}={_fmt(v)}" for k, v in self.best_params_.items())
-        lines.append(f"Final: {chosen}")
-        lines.append(
-            f"Mean CV score {self.best_score_:.4f}; refit on all "
-            f"{self.n_samples_} samples in {self.refit_time_:.2f} s."
-        )
-        return "\n".join(lines)
 
     def plot_report(self, figsize=None):
         """Draw one panel per stage: what was tried and what was chosen.
@@ -444,14 +416,8 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         matplotlib.figure.Figure
         """
         check_is_fitted(self)
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as error:
-            raise ImportError(_MISSING_MATPLOTLIB) from error
-        n = len(self.stages_)
-        figure, axes = plt.subplots(
-            1, n, figsize=figsize or (4.5 * n, 4), squeeze=False, layout="constrained"
+        return _report_figure(
+            self.stages_,
+            lambda result, ax: _STAGE_CLASSES[result.name]().plot(result, ax),
+            figsize,
         )
-        for result, ax in zip(self.stages_, axes[0]):
-            _STAGE_CLASSES[result.name].plot(result, ax)
-        return figure

@@ -1,20 +1,486 @@
-"""The stage objects by name, in the order of :data:`STAGES`."""
+"""The stages judged on training curves, and what every stage shares.
+
+A stage sets one parameter of the network: it fits candidates through the
+:class:`_Run` it is given, hands what it measured to a rule in
+``_decisions``, and returns a :class:`StageResult`. The threshold and epochs
+stages read training histories (costs, validation accuracies) from short
+fits run in parallel; the stages scored by cross-validation are in
+``_scored_stages``.
+"""
 
 from __future__ import annotations
 
-from ._batch_size import _BatchSize
-from ._epochs import _Epochs
-from ._lambda import _Lambda
-from ._learning_rate import _LearningRate
-from ._threshold import _LearningRateThreshold
+import math
+import warnings
+from dataclasses import dataclass, field
+from numbers import Integral
+from typing import Any
 
-_STAGE_CLASSES = {
-    stage.name: stage
-    for stage in (
-        _LearningRateThreshold(),
-        _Epochs(),
-        _Lambda(),
-        _LearningRate(),
-        _BatchSize(),
-    )
-}
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.utils.parallel import delayed
+
+from .._classifier import DivergenceWarning, MLPClassifierBook
+from .._sklearn_private import _safe_indexing
+from ._decisions import (
+    _combine_verdicts,
+    _fmt,
+    _judge_costs,
+    _mean_curve,
+    _median_epoch,
+    _threshold,
+    _tidy,
+    _verdict_text,
+)
+
+
+def _find_network(estimator):
+    """Return the MLPClassifierBook that ``estimator`` is or ends in, and its prefix.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is neither an MLPClassifierBook nor a Pipeline whose
+        last step is one (pipelines may nest).
+    """
+    network, prefix, where = estimator, "", "estimator"
+    while isinstance(network, Pipeline):
+        if not network.steps:
+            raise TypeError(f"BookSearchCV got an empty Pipeline as {where}.")
+        name, network = network.steps[-1]
+        prefix += f"{name}__"
+        where = f"the Pipeline's last step {name!r}"
+    if not isinstance(network, MLPClassifierBook):
+        raise TypeError(
+            "BookSearchCV tunes sknn.MLPClassifierBook, on its own or as the last "
+            f"step of a Pipeline; {where} is a {type(network).__name__}."
+        )
+    return network, prefix
+
+
+STAGES = ("learning_rate_threshold", "epochs", "lmbda", "learning_rate", "batch_size")
+"""The stages of chapter 3's recipe, in the order the book takes them."""
+
+
+@dataclass
+class StageResult:
+    """What one stage of :class:`BookSearchCV` tried, chose and why.
+
+    Attributes
+    ----------
+    name : str
+        The stage, one of :data:`STAGES`.
+    param : str
+        The estimator parameter it sets, with its pipeline prefix, e.g.
+        ``"mlpclassifierbook__lmbda"``.
+    tried : list
+        Every value tried, in increasing order.
+    chosen : object
+        The value carried into the later stages and the final model.
+    reason : str
+        One line saying why, e.g. ``"learning rate 10 diverged in epoch 1;
+        threshold 1; chose 0.5"``.
+    cv_results : list of dict
+        The ``cv_results_`` of each scikit-learn search the stage ran, in
+        order (the lambda stage runs two: by factors of ten, then refined).
+        Empty for the stages that are decided without cross-validation.
+    score : float or None
+        The mean cross-validated score of the chosen value; None for the
+        stages that are not scored.
+    details : dict
+        What the report and the plots are drawn from: training costs per
+        learning rate, best epochs per fold, fit times per batch size, ...
+    """
+
+    name: str
+    param: str
+    tried: list
+    chosen: Any
+    reason: str
+    cv_results: list = field(default_factory=list)
+    score: float | None = None
+    details: dict = field(default_factory=dict)
+
+
+class _Stage:
+    """One step of the recipe: which parameter it sets, and which others it touches."""
+
+    name = ""
+    param = ""
+
+    def uses(self, stages):
+        """Every estimator parameter the stage sets, to check before fitting."""
+        return (self.param, "monitor")
+
+    def run(self, run):
+        raise NotImplementedError
+
+    def describe(self, result):
+        """The report's lines for ``result`` (besides its one-line reason)."""
+        return []
+
+    def plot(self, result, ax):
+        raise NotImplementedError
+
+
+# A learning rate so small that an epoch leaves the weights as they were: one
+# epoch at this rate measures the untrained network's cost, the "epoch 0" of
+# the book's cost plots, which ``history_`` does not record.
+_FROZEN_LEARNING_RATE = 1e-12
+
+
+def _training_costs(estimator, X, y, fit_params):
+    """Fit and return the training cost of each epoch and why training stopped.
+
+    Runs on a joblib worker; it returns a few floats, not the fitted model.
+    A learning rate that is too large is what this is looking for, so the
+    DivergenceWarning it may raise is expected and silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        estimator.fit(X, y, **fit_params)
+    network, _ = _find_network(estimator)
+    costs = [record.get("training_cost", np.nan) for record in network.history_]
+    return [float(cost) for cost in costs], network.stop_reason_
+
+
+class _LearningRateThreshold(_Stage):
+    """Chapter 3, "Learning rate": find the threshold from the training cost.
+
+    The book: "we estimate the threshold value for eta at which the cost on the
+    training data immediately begins decreasing, instead of oscillating or
+    increasing", trying eta = 0.01, 0.1, 1, ... "until you find a value for
+    eta where the cost oscillates or increases during the first few epochs",
+    optionally refining ("say, eta = 0.5 or eta = 0.2"), and then using "a
+    value for eta that is smaller, say, a factor of two below the threshold"
+    so that it stays usable over many epochs.
+
+    So each eta is trained for ``threshold_epochs`` epochs, with lambda = 0
+    when lambda is tuned later, on an optional subsample ("get quick
+    feedback"). Its cost *falls* if every epoch ends below the one before,
+    starting from the untrained network's cost; it *diverged* if the cost
+    became non-finite (``stop_reason_ == "diverged"``) or rose above the
+    untrained network's; otherwise it *oscillated*. The threshold is the
+    largest eta whose cost falls, walking up from the smallest and stopping at
+    the first that does not.
+
+    The book judges one run on 50,000 images, whose cost curve is smooth. On
+    smaller data one mini-batch order can make a cost tick up by chance, so
+    each eta is run on every cross-validation training fold and its cost
+    falls only if it falls on all of them. No score is involved: this is a
+    judgement on training histories, all fits run in parallel.
+    """
+
+    name = "learning_rate_threshold"
+    param = "learning_rate"
+
+    def uses(self, stages):
+        used = ("learning_rate", "epochs", "early_stopping", "monitor")
+        used += ("learning_rate_schedule",)
+        return used + (("lmbda",) if "lmbda" in stages else ())
+
+    def run(self, run):
+        settings = run.settings
+        folds = [self._subsample(run, train) for train, _ in run.splits]
+        data = [run.rows(rows) for rows in folds]
+        quick = {
+            "epochs": settings["threshold_epochs"],
+            "early_stopping": False,
+            "learning_rate_schedule": "constant",
+            "monitor": ("training_cost",),
+        }
+
+        def fit(learning_rates, **overrides):
+            """Training costs and stop reasons of each eta, one per fold."""
+            jobs = [
+                delayed(_training_costs)(
+                    run.estimator(**{**quick, "learning_rate": eta, **overrides}),
+                    *fold,
+                )
+                for eta in learning_rates
+                for fold in data
+            ]
+            fitted = iter(run.parallel()(jobs))
+            return {eta: [next(fitted) for _ in data] for eta in learning_rates}
+
+        # One epoch at a rate too small to move the weights measures the
+        # untrained network's cost: "epoch 0", where the book's curves start.
+        (frozen,) = fit([_FROZEN_LEARNING_RATE], epochs=1).values()
+        initial = [costs[0] for costs, _ in frozen]
+        histories, verdicts = {}, {}
+
+        def judge(fitted):
+            for eta, runs in fitted.items():
+                histories[eta] = [
+                    [start, *costs] for start, (costs, _) in zip(initial, runs)
+                ]
+                verdicts[eta] = _combine_verdicts(
+                    [
+                        _judge_costs(start, costs, stop_reason)
+                        for start, (costs, stop_reason) in zip(initial, runs)
+                    ]
+                )
+
+        coarse = settings["learning_rates"]
+        judge(fit(coarse))
+        threshold, failure = _threshold(coarse, verdicts)
+        if threshold is None:
+            raise ValueError(
+                "No learning rate in learning_rates made the training cost fall: "
+                f"with {_fmt(coarse[0])}, the smallest, it "
+                f"{_verdict_text(verdicts[coarse[0]])}. Chapter 3: try smaller "
+                "values, by factors of ten, until the cost decreases during the "
+                "first few epochs."
+            )
+        ceiling = math.inf if failure is None else failure
+        refined = [
+            _tidy(threshold * factor)
+            for factor in settings["threshold_refine_factors"]
+            if threshold * factor < ceiling
+            and _tidy(threshold * factor) not in verdicts
+        ]
+        if refined:
+            judge(fit(refined))
+            threshold, refined_failure = _threshold(
+                sorted({threshold, *refined}), verdicts
+            )
+            failure = refined_failure or failure
+        chosen = _tidy(threshold * settings["threshold_fraction"])
+        tried = sorted(verdicts)
+        words = [
+            f"learning rate {_fmt(eta)} diverged in epoch {verdicts[eta][1]}"
+            for eta in tried
+            if verdicts[eta][0] == "diverged"
+        ]
+        words += [f"threshold {_fmt(threshold)}", f"chose {_fmt(chosen)}"]
+        return StageResult(
+            name=self.name,
+            param=run.prefix + self.param,
+            tried=tried,
+            chosen=chosen,
+            reason="; ".join(words),
+            details={
+                "histories": histories,
+                "verdicts": verdicts,
+                "coarse": list(coarse),
+                "refined": refined,
+                "threshold": threshold,
+                "first_failure": failure,
+                "fraction": settings["threshold_fraction"],
+                "n_rows": [len(rows) for rows in folds],
+                "n_fold_rows": [len(train) for train, _ in run.splits],
+                "epochs": settings["threshold_epochs"],
+                "lmbda": run.current("lmbda"),
+            },
+        )
+
+    def _subsample(self, run, train):
+        """The training fold's rows, or a stratified subsample of them."""
+        subsample = run.settings["subsample"]
+        n = len(train)
+        if subsample is None:
+            return train
+        size = subsample if isinstance(subsample, Integral) else round(subsample * n)
+        if size >= n:
+            return train
+        size = max(1, size)
+        try:
+            rows, _ = train_test_split(
+                train,
+                train_size=size,
+                stratify=_safe_indexing(run.y, train),
+                random_state=run.subsample_seed,
+            )
+        except ValueError:  # too few rows per class to stratify
+            rows, _ = train_test_split(
+                train, train_size=size, random_state=run.subsample_seed
+            )
+        return np.sort(rows)
+
+    def describe(self, result):
+        d = result.details
+        n_folds = len(d["n_rows"])
+        rows = (
+            f"{d['n_rows'][0]} of the {d['n_fold_rows'][0]} rows"
+            if d["n_rows"] != d["n_fold_rows"]
+            else f"all {d['n_fold_rows'][0]} rows"
+        )
+        lines = [
+            f"Quick feedback: {d['epochs']} epochs per learning rate on {rows} of "
+            f"each of the {n_folds} training folds, lambda = {_fmt(d['lmbda'])}. "
+            "Judged on the training cost, not on a score: the cost must fall in "
+            "every epoch on every fold.",
+            "  mean training cost by epoch, from the untrained network (epoch 0):",
+        ]
+        width = max(len(_fmt(eta)) for eta in result.tried)
+        for eta in result.tried:
+            costs = " ".join(f"{c:7.4g}" for c in _mean_curve(d["histories"][eta]))
+            refined = " (refined)" if eta in d["refined"] else ""
+            lines.append(
+                f"  eta {_fmt(eta):>{width}}: {costs}  "
+                f"{_verdict_text(d['verdicts'][eta])}{refined}"
+            )
+        ignored = [
+            eta
+            for eta in result.tried
+            if d["first_failure"] is not None
+            and eta > d["first_failure"]
+            and d["verdicts"][eta][0] == "fell"
+        ]
+        if ignored:
+            lines.append(
+                f"  ({', '.join(map(_fmt, ignored))} fell too, but above "
+                f"{_fmt(d['first_failure'])}, where the cost first failed to fall.)"
+            )
+        lines.append(
+            f"Threshold {_fmt(d['threshold'])}: the largest eta whose cost falls; "
+            f"chose {_fmt(result.chosen)} = {_fmt(d['fraction'])} x threshold "
+            "(the book: 'a factor of two below the threshold', to stay usable "
+            "over many epochs)."
+        )
+        return lines
+
+    def plot(self, result, ax):
+        d = result.details
+        styles = {"fell": "-", "oscillated": "--", "diverged": ":"}
+        for eta in result.tried:
+            curve = _mean_curve(d["histories"][eta])
+            verdict = d["verdicts"][eta][0]
+            ax.plot(
+                np.arange(len(curve)),
+                curve,
+                styles[verdict],
+                marker="o",
+                label=f"η={_fmt(eta)} ({verdict})",
+            )
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training cost (mean over folds)")
+        ax.set_title(f"η threshold {_fmt(d['threshold'])}: chose {_fmt(result.chosen)}")
+        ax.legend(fontsize="x-small")
+
+
+def _early_stopping_fit(estimator, X, y, fit_params):
+    """Fit with early stopping; return the best epoch and the validation curve."""
+    estimator.fit(X, y, **fit_params)
+    network, _ = _find_network(estimator)
+    return {
+        "best_epoch": network.best_epoch_,
+        "n_iter": network.n_iter_,
+        "stop_reason": network.stop_reason_,
+        "validation_accuracy": [
+            float(record.get("validation_accuracy", np.nan))
+            for record in network.history_
+        ],
+    }
+
+
+class _Epochs(_Stage):
+    """Chapter 3, "Use early stopping to determine the number of training epochs".
+
+    The book: "at the end of each epoch we should compute the classification
+    accuracy on the validation data. When that stops improving, terminate",
+    with the no-improvement-in-ten rule at first and more lenient ones
+    (twenty, fifty) later. Each training fold is fitted with
+    no-improvement-in-n early stopping (``n_iter_no_change``,
+    ``validation_fraction`` of the fold held out, at most ``max_epochs``),
+    in parallel. With ``epochs_from="stop"`` the number of epochs is where
+    the rule terminated training, the length of a run under the book's rule;
+    with ``"best"`` it is the
+    epoch of the best validation accuracy, whose weights sknn's early
+    stopping restores. The median over the folds becomes ``epochs``.
+
+    ``early_stopping`` then goes back to the base estimator's value: with a
+    fixed number of epochs every later candidate trains on its whole fold
+    for the same time, so their scores compare the value being tried and not
+    how early stopping happened to go, and the final model trains on all the
+    data. "stop" is the default because a small validation set (sklearn's
+    digits leaves 180 images per fold) reaches its best accuracy by chance
+    early, while the network keeps improving for a while after.
+    """
+
+    name = "epochs"
+    param = "epochs"
+
+    def uses(self, stages):
+        return (
+            "epochs",
+            "early_stopping",
+            "n_iter_no_change",
+            "validation_fraction",
+            "monitor",
+        )
+
+    def run(self, run):
+        settings = run.settings
+        watch = {
+            "early_stopping": True,
+            "n_iter_no_change": settings["n_iter_no_change"],
+            "validation_fraction": settings["validation_fraction"],
+            "epochs": settings["max_epochs"],
+            "monitor": (),
+        }
+        fits = run.parallel()(
+            delayed(_early_stopping_fit)(run.estimator(**watch), *run.rows(train))
+            for train, _ in run.splits
+        )
+        best = [fit["best_epoch"] or 1 for fit in fits]
+        stops = [fit["n_iter"] for fit in fits]
+        by = stops if settings["epochs_from"] == "stop" else best
+        chosen = _median_epoch(by)
+        stopped = sum(fit["stop_reason"] != "epochs" for fit in fits)
+        what = "stopped training" if settings["epochs_from"] == "stop" else "was best"
+        reason = (
+            f"no-improvement-in-{settings['n_iter_no_change']} {what} at epochs "
+            f"{', '.join(map(str, by))} on {len(fits)} folds; chose {chosen}, "
+            "the median"
+        )
+        return StageResult(
+            name=self.name,
+            param=run.prefix + self.param,
+            tried=sorted(set(by)),
+            chosen=chosen,
+            reason=reason,
+            details={
+                "best_epochs": best,
+                "stop_epochs": stops,
+                "epochs_from": settings["epochs_from"],
+                "stopped_early": stopped,
+                "curves": [fit["validation_accuracy"] for fit in fits],
+                "n_iter_no_change": settings["n_iter_no_change"],
+                "validation_fraction": settings["validation_fraction"],
+                "max_epochs": settings["max_epochs"],
+                "early_stopping_after": bool(run.current("early_stopping")),
+            },
+        )
+
+    def describe(self, result):
+        d = result.details
+        lines = [
+            f"Early stopping on each training fold: {_fmt(d['validation_fraction'])} "
+            f"of the fold held out, stop after {d['n_iter_no_change']} epochs without "
+            f"a better validation accuracy, at most {d['max_epochs']} epochs.",
+            f"  best validation accuracy at epochs {', '.join(map(str, d['best_epochs']))}; "
+            f"training stopped at epochs {', '.join(map(str, d['stop_epochs']))}",
+            f"Chose epochs = {result.chosen}, the median of where training "
+            + ("stopped" if d["epochs_from"] == "stop" else "was best")
+            + f" (epochs_from={d['epochs_from']!r}). Later stages train for a fixed "
+            f"{result.chosen} epochs (early_stopping={d['early_stopping_after']}, as "
+            "in the base estimator), so every candidate trains as long.",
+        ]
+        if d["stopped_early"] < len(d["best_epochs"]):
+            lines.append(
+                f"  Some folds were still improving after {d['max_epochs']} epochs; "
+                "a larger max_epochs may help."
+            )
+        return lines
+
+    def plot(self, result, ax):
+        for fold, curve in enumerate(result.details["curves"], 1):
+            ax.plot(np.arange(1, len(curve) + 1), curve, label=f"fold {fold}")
+        ax.axvline(result.chosen, color="k", linestyle="--", label="chosen")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation accuracy")
+        ax.set_title(f"epochs (early stopping): chose {result.chosen}")
+        ax.legend(fontsize="small")

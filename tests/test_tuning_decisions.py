@@ -1,0 +1,123 @@
+"""The rules BookSearchCV's stages decide by, on constructed numbers (no fitting)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sknn.tuning._decisions import (
+    _checked_factors,
+    _checked_values,
+    _combine_verdicts,
+    _fastest_good_enough,
+    _judge_costs,
+    _mean_curve,
+    _median_epoch,
+    _threshold,
+)
+
+
+@pytest.mark.parametrize(
+    ("costs", "stop_reason", "verdict"),
+    [
+        ([5.0, 4.0, 3.0], "epochs", ("fell", None)),
+        ([5.0, 5.5, 3.0], "epochs", ("oscillated", 2)),
+        ([5.0, 5.0, 4.0], "epochs", ("oscillated", 2)),  # level is not falling
+        ([7.0, 6.0, 5.0], "epochs", ("oscillated", 1)),  # not below the start
+        ([5.0, 8.5, 3.0], "epochs", ("diverged", 2)),  # above the untrained cost
+        ([5.0, math.inf], "diverged", ("diverged", 2)),
+        ([5.0, math.nan], "diverged", ("diverged", 2)),
+        ([5.0, 4.0], "diverged", ("diverged", 2)),  # the estimator said so
+    ],
+)
+def test_judge_costs_against_the_untrained_cost(costs, stop_reason, verdict):
+    assert _judge_costs(7.0, costs, stop_reason) == verdict
+
+
+def test_one_verdict_over_folds_is_the_worst_and_earliest():
+    fell = ("fell", None)
+    assert _combine_verdicts([fell, fell]) == fell
+    assert _combine_verdicts([fell, ("oscillated", 3), ("oscillated", 2)]) == (
+        "oscillated",
+        2,
+    )
+    assert _combine_verdicts([("oscillated", 1), ("diverged", 3)]) == ("diverged", 3)
+
+
+def test_threshold_is_the_last_that_fell_before_the_first_failure():
+    verdicts = {
+        0.01: ("fell", None),
+        0.1: ("fell", None),
+        1.0: ("oscillated", 2),
+        10.0: ("fell", None),  # fell by luck above a failure: not the threshold
+    }
+    assert _threshold([0.01, 0.1, 1.0, 10.0], verdicts) == (0.1, 1.0)
+    assert _threshold([0.01, 0.1], verdicts) == (0.1, None)
+    assert _threshold([1.0, 10.0], verdicts) == (None, 1.0)
+
+
+def test_mean_curve_pads_a_diverged_fold_with_nan():
+    curve = _mean_curve([[3.0, 2.0, 1.0], [5.0, math.inf]])
+    np.testing.assert_array_equal(curve, [4.0, np.nan, np.nan])
+
+
+@pytest.mark.parametrize(
+    ("epochs", "chosen"), [([10, 20, 30], 20), ([10, 11], 11), ([7], 7)]
+)
+def test_median_epoch_is_a_whole_number_rounded_up(epochs, chosen):
+    assert _median_epoch(epochs) == chosen
+
+
+def _cv_results(sizes, scores, times):
+    return {
+        "params": [{"batch_size": size} for size in sizes],
+        "mean_test_score": np.array(scores),
+        "mean_fit_time": np.array(times),
+    }
+
+
+def test_batch_size_is_the_fastest_within_the_tolerance():
+    results = _cv_results([10, 20, 50], [0.950, 0.949, 0.930], [3.0, 1.0, 0.5])
+    assert _fastest_good_enough(results, 0.002) == (20, 1, 0.950)
+    assert _fastest_good_enough(results, 0.0) == (10, 0, 0.950)
+    assert _fastest_good_enough(results, 0.05)[0] == 50
+
+
+def test_batch_size_skips_failed_fits_and_refuses_when_all_failed():
+    results = _cv_results([10, 20], [np.nan, 0.9], [0.1, 1.0])
+    assert _fastest_good_enough(results, 0.01)[0] == 20
+    with pytest.raises(ValueError, match="Every mini-batch size failed"):
+        _fastest_good_enough(_cv_results([10], [np.nan], [1.0]), 0.01)
+
+
+def test_checked_values_sorts_and_removes_duplicates():
+    assert _checked_values("x", [1.0, 0.1, 1], kind="positive") == [0.1, 1.0]
+    assert _checked_values("x", (0, 1.0), kind="non-negative") == [0.0, 1.0]
+    assert _checked_values("x", np.array([50, 10]), kind="positive integer") == [10, 50]
+
+
+@pytest.mark.parametrize(
+    ("values", "kind", "error", "words"),
+    [
+        ("0.1", "positive", TypeError, ["x must be a list"]),
+        (3.0, "positive", TypeError, ["x must be a list"]),
+        ([], "positive", ValueError, ["x is empty"]),
+        ([1.0, 0.0], "positive", ValueError, ["positive", "[0.0]"]),
+        ([1.0, -1.0], "non-negative", ValueError, ["[-1.0]"]),
+        ([1.0, math.nan], "positive", ValueError, ["[nan]"]),
+        ([10, True], "positive integer", ValueError, ["[True]"]),
+        ([10, 2.5], "positive integer", ValueError, ["[2.5]"]),
+    ],
+)
+def test_checked_values_names_what_is_wrong(values, kind, error, words):
+    with pytest.raises(error) as raised:
+        _checked_values("x", values, kind=kind)
+    for word in words:
+        assert word in str(raised.value)
+
+
+def test_refinement_factors_may_be_empty_but_threshold_ones_exceed_one():
+    assert _checked_factors("f", ()) == []
+    assert _checked_factors("f", (2.0, 0.5)) == [0.5, 2.0]
+    with pytest.raises(ValueError, match="must be > 1"):
+        _checked_factors("f", (0.5, 2.0), above_one=True)
