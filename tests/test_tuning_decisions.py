@@ -6,13 +6,20 @@ import numpy as np
 import pytest
 
 from sknn.tuning._decisions import (
+    _best_candidate,
     _checked_factors,
     _checked_values,
     _combine_verdicts,
     _fastest_good_enough,
+    _initializer_for,
     _judge_costs,
+    _keeps_growing,
+    _margin,
     _mean_curve,
     _median_epoch,
+    _overfits,
+    _predicted_seconds,
+    _slower_than_smaller,
     _threshold,
 )
 
@@ -28,6 +35,7 @@ from sknn.tuning._decisions import (
         ([5.0, math.inf], "diverged", ("diverged", 2)),
         ([5.0, math.nan], "diverged", ("diverged", 2)),
         ([5.0, 4.0], "diverged", ("diverged", 2)),  # the estimator said so
+        ([3.26, 3.2599, 3.2598], "epochs", ("stalled", 2)),  # every ReLU died
     ],
 )
 def test_judge_costs_against_the_untrained_cost(costs, stop_reason, verdict):
@@ -54,6 +62,15 @@ def test_threshold_is_the_last_that_fell_before_the_first_failure():
     assert _threshold([0.01, 0.1, 1.0, 10.0], verdicts) == (0.1, 1.0)
     assert _threshold([0.01, 0.1], verdicts) == (0.1, None)
     assert _threshold([1.0, 10.0], verdicts) == (None, 1.0)
+
+
+def test_a_rate_that_ends_above_a_smaller_ones_cost_is_past_the_threshold():
+    fell = ("fell", None)
+    verdicts = {0.1: fell, 1.0: fell, 5.0: fell, 10.0: ("diverged", 1)}
+    final = {0.1: 2.7, 1.0: 0.5, 5.0: 1.6, 10.0: math.nan}
+    judged = _slower_than_smaller(verdicts, final)
+    assert judged == {**verdicts, 5.0: ("slower", 1.0)}
+    assert _threshold(sorted(judged), judged) == (1.0, 5.0)
 
 
 def test_mean_curve_pads_a_diverged_fold_with_nan():
@@ -121,3 +138,54 @@ def test_refinement_factors_may_be_empty_but_threshold_ones_exceed_one():
     assert _checked_factors("f", (2.0, 0.5)) == [0.5, 2.0]
     with pytest.raises(ValueError, match="must be > 1"):
         _checked_factors("f", (0.5, 2.0), above_one=True)
+
+
+# --- the stages that change the network -------------------------------------------
+
+
+def test_a_change_is_kept_only_if_it_scores_clearly_better():
+    assert _best_candidate([0.90, 0.91, 0.95], 0.01) == 2
+    assert _best_candidate([0.90, 0.905, 0.899], 0.01) == 0  # within the margin
+    assert _best_candidate([np.nan, 0.5], 0.01) == 1  # the current one failed
+    assert _best_candidate([0.9, np.nan], 0.0) == 0
+    with pytest.raises(ValueError, match="Every candidate failed"):
+        _best_candidate([np.nan, np.nan], 0.01)
+
+
+def test_growth_stops_when_the_score_stops_improving():
+    assert _keeps_growing(0.95, 0.96, 0.002)
+    assert not _keeps_growing(0.95, 0.951, 0.002)
+    assert not _keeps_growing(0.95, 0.94, 0.002)
+    assert not _keeps_growing(0.95, np.nan, 0.002)
+
+
+def test_dropout_only_for_a_network_that_overfits():
+    assert _overfits(1.0, 0.95, 0.01)
+    assert not _overfits(0.955, 0.95, 0.01)
+
+
+@pytest.mark.parametrize(
+    ("activation", "current", "initializer"),
+    [
+        ("relu", "default", "he"),
+        ("tanh", "he", "default"),
+        ("sigmoid", "large", "large"),
+    ],
+)
+def test_each_activation_gets_an_initializer_that_suits_it(
+    activation, current, initializer
+):
+    assert _initializer_for(activation, current) == initializer
+
+
+def test_margin_is_the_accuracy_standard_error_when_that_is_larger():
+    assert _margin(0.002, 0.95, 600) == pytest.approx(math.sqrt(0.95 * 0.05 / 600))
+    assert _margin(0.002, 0.97, 100_000) == 0.002
+    assert _margin(0.002) == 0.002  # a score that is not an accuracy
+
+
+def test_predicted_time_spreads_fits_over_the_workers():
+    assert _predicted_seconds(None, [10, 10], 2) == 0.0
+    assert _predicted_seconds(0.5, [10, 10], 2) == 5.0
+    assert _predicted_seconds(0.5, [10, 10], 1) == 10.0
+    assert _predicted_seconds(0.5, [30, 2, 2], 2) == 15.0  # the longest fit

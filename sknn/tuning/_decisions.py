@@ -28,13 +28,20 @@ def _fmt(value):
 # --- the learning-rate threshold: judging training-cost curves ------------------
 
 
+_MIN_FALL = 1e-3
+"""The least relative fall of the training cost per epoch that counts as falling."""
+
+
 def _judge_costs(initial, costs, stop_reason):
-    """Return ``(verdict, epoch)``: "fell", or where it "oscillated"/"diverged".
+    """Return ``(verdict, epoch)``: "fell", or where it "oscillated"/"stalled"/"diverged".
 
     ``initial`` is the untrained network's cost (the book's epoch 0) and
     ``costs`` the training cost after each epoch. A cost that is not finite or
     rises above the untrained one diverged; one that fails to fall below the
-    epoch before oscillated; otherwise it fell.
+    epoch before oscillated; one that falls by less than a thousandth stalled
+    (a step so large that every ReLU died leaves only the output biases to
+    learn, and their cost creeps down to that of guessing the class
+    frequencies); otherwise it fell.
     """
     for epoch, cost in enumerate(costs, 1):
         if not np.isfinite(cost) or cost > initial:
@@ -45,25 +52,54 @@ def _judge_costs(initial, costs, stop_reason):
     for epoch, cost in enumerate(costs, 1):
         if not cost < previous:
             return "oscillated", epoch
+        if cost > previous * (1 - _MIN_FALL):
+            return "stalled", epoch
         previous = cost
     return "fell", None
 
 
 def _combine_verdicts(verdicts):
-    """One verdict over the folds: diverged on any, else fell on all, else oscillated."""
-    for kind in ("diverged", "oscillated"):
+    """One verdict over the folds: the worst on any (diverged, oscillated, stalled), else fell."""
+    for kind in ("diverged", "oscillated", "stalled"):
         epochs = [epoch for k, epoch in verdicts if k == kind]
         if epochs:
             return kind, min(epochs)
     return "fell", None
 
 
+def _slower_than_smaller(verdicts, final_costs):
+    """Mark a learning rate whose cost fell, but ended above a smaller one's, as "slower".
+
+    A step past the threshold need not make the cost rise: it can bounce
+    around the valley and still end each epoch a little lower, or kill every
+    ReLU so that only the output biases learn. Either way it ends the first
+    few epochs with a higher cost than a smaller learning rate reached,
+    which a learning rate below the threshold never does (a larger step in
+    the right direction goes further). ``final_costs`` maps each learning
+    rate to its mean last training cost; returns the updated verdicts.
+    """
+    verdicts = dict(verdicts)
+    best_eta, best_cost = None, math.inf
+    for eta in sorted(verdicts):
+        if verdicts[eta][0] != "fell":
+            continue
+        if final_costs[eta] > best_cost:
+            verdicts[eta] = ("slower", best_eta)
+        else:
+            best_eta, best_cost = eta, final_costs[eta]
+    return verdicts
+
+
 def _verdict_text(verdict):
     kind, epoch = verdict
     if kind == "fell":
         return "fell"
+    if kind == "slower":
+        return f"fell, but ended above eta {_fmt(epoch)}'s cost"
     if kind == "diverged":
         return f"diverged in epoch {epoch}"
+    if kind == "stalled":
+        return f"stalled (fell by less than {_MIN_FALL:.1%} in epoch {epoch})"
     return f"oscillated (rose in epoch {epoch})"
 
 
@@ -153,3 +189,83 @@ def _checked_factors(name, factors, *, above_one=False):
             f"threshold, below the first learning rate that failed; got {factors}."
         )
     return factors
+
+
+# --- the network's shape, its neurons, its schedule -----------------------------
+
+
+def _best_candidate(scores, min_improvement):
+    """Index of the candidate to keep: the first (the current settings) unless
+    another scores more than ``min_improvement`` above it.
+
+    A change must earn its place: on a noisy validation score a candidate
+    that is better by a hair is as likely to be worse on new data, and a
+    change (a wider network, a new activation) usually costs time.
+    Candidates that failed to fit (NaN score) are never chosen.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if np.isnan(scores).all():
+        raise ValueError("Every candidate failed to fit; see the warnings.")
+    best = int(np.nanargmax(scores))
+    if np.isnan(scores[0]) or scores[best] > scores[0] + min_improvement:
+        return best
+    return 0
+
+
+def _margin(min_improvement, accuracy=None, n_scored=None):
+    """How much better a change must score to be kept.
+
+    ``min_improvement``, or, for an accuracy measured on ``n_scored``
+    validation rows, its binomial standard error sqrt(p (1 - p) / n) if
+    that is larger: on 600 images an accuracy of 0.95 is uncertain by about
+    0.009, so a change that wins by 0.005 has won by chance as often as not.
+    """
+    if accuracy is None or not n_scored or not np.isfinite(accuracy):
+        return min_improvement
+    accuracy = min(max(accuracy, 0.0), 1.0)
+    return max(min_improvement, math.sqrt(accuracy * (1 - accuracy) / n_scored))
+
+
+def _keeps_growing(best_score, new_score, min_improvement):
+    """Chapter 3's growth rule: a larger network stays only if it scores better.
+
+    ``new_score`` must beat ``best_score`` by more than ``min_improvement``;
+    a NaN score (the fit failed) stops the growth.
+    """
+    return bool(np.isfinite(new_score) and new_score > best_score + min_improvement)
+
+
+def _overfits(train_score, test_score, gap):
+    """Whether the network fits its training data ``gap`` better than new data.
+
+    Dropout helps a network large enough to overfit (chapter 3, "Dropout");
+    a network that does not yet overfit only loses capacity to it.
+    """
+    return bool(train_score - test_score > gap)
+
+
+def _initializer_for(activation, current):
+    """The initializer that suits ``activation``: He's for ReLU, 1/sqrt(n_in) else.
+
+    Chapter 3's N(0, 1/n_in) keeps sigmoid and tanh neurons out of
+    saturation; ReLU neurons zero half their inputs, so they need twice the
+    variance (He et al., 2015) to keep the signal's size through the layers.
+    """
+    if activation == "relu":
+        return "he"
+    return "default" if current == "he" else current
+
+
+# --- the budget -------------------------------------------------------------------
+
+
+def _predicted_seconds(seconds_per_unit, units, n_workers):
+    """Wall time of fits of ``units`` of work spread over ``n_workers``.
+
+    The fits are dealt out to the workers, so the time is the larger of the
+    longest fit and the total divided by the workers. Unknown (0) before any
+    fit has been timed.
+    """
+    if seconds_per_unit is None or not len(units):
+        return 0.0
+    return seconds_per_unit * max(max(units), sum(units) / n_workers)

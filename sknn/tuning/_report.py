@@ -23,20 +23,34 @@ def _report_text(search, describe):
         lines.append("")
         lines.append(f"{number}. {result.name} ({result.param})")
         lines.append(f"   -> {result.reason}")
-        lines.extend("   " + line for line in describe(result))
+        if not result.skipped:
+            lines.extend("   " + line for line in describe(result))
     lines.append("")
+    skipped = [result.name for result in search.stages_ if result.skipped]
+    if skipped:
+        lines.append(
+            f"Skipped for lack of budget: {', '.join(skipped)} (their parameters "
+            "kept their values so far)."
+        )
+    if search.interrupted_ is not None:
+        lines.append(
+            f"Interrupted (Ctrl-C) during {search.interrupted_!r}: the stages from "
+            "there on did not run; the model uses the values chosen before."
+        )
     chosen = ", ".join(f"{k}={_fmt(v)}" for k, v in search.best_params_.items())
     lines.append(f"Final: {chosen}")
     lines.append(
-        f"Mean CV score {search.best_score_:.4f}; refit on all "
-        f"{search.n_samples_} samples in {search.refit_time_:.2f} s."
+        f"Mean CV score {search.best_score_:.4f}; {search.n_fits_} fits in "
+        f"{search.search_time_:.1f} s, then refit on all {search.n_samples_} "
+        f"samples in {search.refit_time_:.2f} s."
     )
     return "\n".join(lines)
 
 
 def _report_figure(stages, plot, figsize):
-    """One panel per stage result, drawn by ``plot(result, ax)``."""
+    """One panel per stage that ran, drawn by ``plot(result, ax)``."""
     plt, _ = _matplotlib()
+    stages = [result for result in stages if not result.skipped]
     n = len(stages)
     figure, axes = plt.subplots(
         1, n, figsize=figsize or (4.5 * n, 4), squeeze=False, layout="constrained"

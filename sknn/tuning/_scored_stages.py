@@ -30,6 +30,9 @@ class _Lambda(_Stage):
     name = "lmbda"
     param = "lmbda"
 
+    def planned_units(self, run):
+        return run.search_units([{"lmbda": v} for v in run.settings["lmbdas"]])
+
     def run(self, run):
         settings = run.settings
         cv_results, best, score = run.search("lmbda", settings["lmbdas"])
@@ -94,6 +97,9 @@ class _LearningRate(_Stage):
     name = "learning_rate"
     param = "learning_rate"
 
+    def planned_units(self, run):
+        return run.search_units([{}] * (1 + len(run.settings["learning_rate_factors"])))
+
     def run(self, run):
         current = run.current("learning_rate")
         values = sorted(
@@ -142,6 +148,9 @@ class _BatchSize(_Stage):
 
     name = "batch_size"
     param = "batch_size"
+
+    def planned_units(self, run):
+        return run.search_units([{}] * len(run.settings["batch_sizes"]))
 
     def run(self, run):
         settings = run.settings

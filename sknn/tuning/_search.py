@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from copy import deepcopy
 from numbers import Integral, Real
 
@@ -10,14 +11,57 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv, cross_val_score
+from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state, get_tags, indexable
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+)
 
 from .._sklearn_private import HasMethods, Interval, StrOptions, _fit_context
 from ._report import _report_figure, _report_text
 from ._run import _STAGE_CLASSES, _check_settings, _check_validation_data, _Run
 from ._stages import STAGES
+
+
+class SearchInterruptedWarning(UserWarning):
+    """The search was interrupted (Ctrl-C); the model uses the values chosen so far."""
+
+
+def _checked_data(estimator, X, y):
+    """Check X and y once, before any fit; raise a ValueError naming the fault.
+
+    A Pipeline's first steps may accept what the network would not (text,
+    missing values), so only the network alone has its X checked as the
+    network would; y is always checked: class labels, one per row of X, at
+    least two classes.
+    """
+    if y is None:
+        raise ValueError("BookSearchCV needs the class labels y.")
+    X, y = indexable(X, y)
+    check_consistent_length(X, y)
+    y_array = np.asarray(y)
+    if y_array.ndim != 1:
+        raise ValueError(
+            f"y must hold one class label per row of X (1-d); got shape {y_array.shape}."
+        )
+    check_classification_targets(y_array)
+    if len(np.unique(y_array)) < 2:
+        raise ValueError(
+            "y has a single class; a classifier needs at least two to learn from."
+        )
+    if not isinstance(estimator, Pipeline):
+        tags = get_tags(estimator)
+        check_array(
+            X,
+            accept_sparse=tags.input_tags.sparse,
+            ensure_all_finite=not tags.input_tags.allow_nan,
+            input_name="X",
+        )
+    return X, y
 
 
 def _estimator_has(attribute):
@@ -121,6 +165,43 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         The scikit-learn search of the lambda and learning-rate stages:
         ``GridSearchCV`` or ``HalvingGridSearchCV`` (successive halving,
         cheaper for long ranges).
+    costs : sequence of str, default=("cross_entropy", "log_likelihood")
+        The costs the ``"cost"`` stage compares: sigmoid outputs with the
+        cross-entropy, or a softmax layer with the log-likelihood.
+    activations : sequence of str, default=("sigmoid", "tanh", "relu")
+        The hidden neurons the ``"activation"`` stage compares, each with the
+        initializer that suits it (He's for ReLU).
+    width_factor : float, default=2.0
+        The ``"architecture"`` stage widens every hidden layer by this factor
+        while the CV score improves.
+    max_width : int, default=400
+        The widest hidden layer the architecture stage tries.
+    max_depth : int, default=2
+        The most hidden layers the architecture stage tries (it adds one
+        layer of the same width once widening stops helping).
+    min_improvement : float, default=0.002
+        How much better than the current setting a change (a wider network,
+        another activation, cost, momentum, schedule or dropout) must score
+        to be kept, in the units of ``scoring``.
+    momentums : sequence of float, default=(0.5, 0.9)
+        The momentum coefficients (in (0, 1)) the ``"momentum"`` stage tries
+        next to the current one, each with its own learning rate.
+    dropouts : sequence of float, default=(0.2, 0.5)
+        The dropout rates (in (0, 1)) the ``"dropout"`` stage tries, when the
+        network overfits.
+    dropout_gap : float, default=0.01
+        The ``"dropout"`` stage tries dropout only if the training score
+        exceeds the CV score by more than this: a network that does not
+        overfit only loses capacity to dropout.
+    max_time : float or None, default=None
+        Seconds for the whole fit, search and refit. Before each batch of
+        fits the time it needs is predicted from the fits so far; a batch
+        that would leave too little time for the refit is skipped, and the
+        report says what was skipped. The choices then depend on the
+        machine's speed.
+    max_fits : int or None, default=None
+        The most fits of the network the search may run (the refit not
+        counted); batches that would exceed it are skipped.
     cv : int, cross-validation generator or iterable, default=None
         As in ``GridSearchCV`` (None: 5-fold, stratified). The folds are
         drawn once, so every stage and every candidate sees the same ones.
@@ -160,6 +241,14 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         Features seen in ``fit``.
     refit_time_ : float
         Seconds spent refitting ``best_estimator_``.
+    search_time_ : float
+        Seconds spent in the stages, before the refit.
+    n_fits_ : int
+        Fits of the network the stages ran (the refit not counted).
+    interrupted_ : str or None
+        The stage during which Ctrl-C stopped the search, or None. The
+        stages before it keep their choices, the model is refit with them,
+        and a ``SearchInterruptedWarning`` says so.
 
     See Also
     --------
@@ -206,6 +295,17 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         "batch_sizes": "no_validation",
         "batch_size_tolerance": [Interval(Real, 0, None, closed="left")],
         "search": [StrOptions({"grid", "halving"})],
+        "costs": "no_validation",
+        "activations": "no_validation",
+        "width_factor": [Interval(Real, 1, None, closed="neither")],
+        "max_width": [Interval(Integral, 1, None, closed="left")],
+        "max_depth": [Interval(Integral, 1, None, closed="left")],
+        "min_improvement": [Interval(Real, 0, None, closed="left")],
+        "momentums": "no_validation",
+        "dropouts": "no_validation",
+        "dropout_gap": [Interval(Real, 0, None, closed="left")],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
+        "max_fits": [Interval(Integral, 1, None, closed="left"), None],
         "cv": ["cv_object"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "n_jobs": [Integral, None],
@@ -234,6 +334,17 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         batch_sizes=(10, 20, 50, 100),
         batch_size_tolerance=0.002,
         search="grid",
+        costs=("cross_entropy", "log_likelihood"),
+        activations=("sigmoid", "tanh", "relu"),
+        width_factor=2.0,
+        max_width=400,
+        max_depth=2,
+        min_improvement=0.002,
+        momentums=(0.5, 0.9),
+        dropouts=(0.2, 0.5),
+        dropout_gap=0.01,
+        max_time=None,
+        max_fits=None,
         cv=None,
         scoring=None,
         n_jobs=None,
@@ -258,6 +369,17 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.batch_sizes = batch_sizes
         self.batch_size_tolerance = batch_size_tolerance
         self.search = search
+        self.costs = costs
+        self.activations = activations
+        self.width_factor = width_factor
+        self.max_width = max_width
+        self.max_depth = max_depth
+        self.min_improvement = min_improvement
+        self.momentums = momentums
+        self.dropouts = dropouts
+        self.dropout_gap = dropout_gap
+        self.max_time = max_time
+        self.max_fits = max_fits
         self.cv = cv
         self.scoring = scoring
         self.n_jobs = n_jobs
@@ -288,9 +410,7 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         self : BookSearchCV
         """
         settings, prefix = _check_settings(self)
-        if y is None:
-            raise ValueError("BookSearchCV needs the class labels y.")
-        X, y = indexable(X, y)
+        X, y = _checked_data(self.estimator, X, y)
         fit_params = dict(fit_params)
         _check_validation_data(self.estimator, fit_params, prefix)
         groups = fit_params.pop("groups", None)
@@ -299,31 +419,60 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         run = _Run(self.estimator, X, y, fit_params, splits, prefix, settings, rng)
         self.stages_ = []
-        for number, name in enumerate(settings["stages"], 1):
-            stage = _STAGE_CLASSES[name]()
-            result = stage.run(run)
-            run.params[stage.param] = result.chosen
-            self.stages_.append(result)
-            if self.verbose:
-                print(
-                    f"[BookSearchCV] {number}/{len(settings['stages'])} {name}: "
-                    f"{result.reason}",
-                    flush=True,
-                )
-        self.best_params_ = {result.param: result.chosen for result in self.stages_}
+        self.interrupted_ = None
+        try:
+            for number, name in enumerate(settings["stages"], 1):
+                run.log(f"{number}/{len(settings['stages'])} {name} ...")
+                result = self._run_stage(_STAGE_CLASSES[name](), run)
+                self.stages_.append(result)
+                if not result.skipped:
+                    run.params[_STAGE_CLASSES[name].param] = result.chosen
+                    run.params.update(run._unprefixed(result.also))
+                run.log(f"{number}/{len(settings['stages'])} {name}: {result.reason}")
+        except KeyboardInterrupt:
+            self.interrupted_ = name
+            warnings.warn(
+                f"BookSearchCV interrupted during stage {name!r}; refitting with "
+                "the values chosen so far (Ctrl-C again to stop the refit too).",
+                SearchInterruptedWarning,
+                stacklevel=2,
+            )
+        self.best_params_ = {}
+        for result in self.stages_:
+            if not result.skipped:
+                self.best_params_[result.param] = result.chosen
+                self.best_params_.update(result.also)
         self.best_score_ = self._final_score(run)
         self.n_samples_ = run.n_samples
         self.n_splits_ = len(splits)
         self._scoring_name = self.scoring if isinstance(self.scoring, str) else None
+        self.search_time_ = run.elapsed()
+        self.n_fits_ = run.n_fits
         started = time.perf_counter()
         self.best_estimator_ = run.estimator().fit(X, y, **fit_params)
         self.refit_time_ = time.perf_counter() - started
         return self
 
+    def _run_stage(self, stage, run):
+        """Run ``stage`` if the budget allows its fits and the refit, else skip it."""
+        units = stage.planned_units(run)
+        if units is not None:
+            ok, why = run.affords(units, run.refit_units())
+            if not ok:
+                return stage.skipped(run, why)
+        return stage.run(run)
+
     def _final_score(self, run):
-        """The CV score of the final settings: from the last stage, or measured."""
-        if self.stages_[-1].score is not None:
-            return self.stages_[-1].score
+        """The CV score of the final settings: from the last scored stage, or measured.
+
+        Every stage after the threshold and epochs stages is scored, so the
+        last score is that of the final settings unless only those two ran.
+        """
+        scored = [r.score for r in self.stages_ if r.score is not None]
+        if scored:
+            return scored[-1]
+        if not self.stages_:
+            return float("nan")
         scores = cross_val_score(
             run.estimator(monitor=()),
             run.X,

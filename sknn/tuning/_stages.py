@@ -29,6 +29,7 @@ from ._decisions import (
     _judge_costs,
     _mean_curve,
     _median_epoch,
+    _slower_than_smaller,
     _threshold,
     _tidy,
     _verdict_text,
@@ -59,8 +60,29 @@ def _find_network(estimator):
     return network, prefix
 
 
-STAGES = ("learning_rate_threshold", "epochs", "lmbda", "learning_rate", "batch_size")
-"""The stages of chapter 3's recipe, in the order the book takes them."""
+STAGES = (
+    "learning_rate_threshold",
+    "epochs",
+    "activation",
+    "architecture",
+    "lmbda",
+    "learning_rate",
+    "cost",
+    "momentum",
+    "schedule",
+    "dropout",
+    "batch_size",
+)
+"""The stages of chapter 3's recipe, in the order they run.
+
+The book's order for eta, the epochs, lambda, eta again and the mini-batch
+size; the neurons and the network's shape come once eta and the epochs give
+quick, meaningful scores, and before lambda, whose best value depends on the
+network's size. The output layer's cost (the book finds sigmoid with
+cross-entropy and softmax with log-likelihood close), momentum, the schedule
+and dropout refine a network that is already good, and are the first to go
+when the budget runs short.
+"""
 
 
 @dataclass
@@ -91,6 +113,14 @@ class StageResult:
     details : dict
         What the report and the plots are drawn from: training costs per
         learning rate, best epochs per fold, fit times per batch size, ...
+    also : dict
+        Other parameters the choice brings with it, by their (prefixed)
+        names: the learning rate re-tuned for a new architecture, the
+        initializer that suits an activation.
+    skipped : bool
+        True when the stage did not run, for lack of time or fits left in
+        the budget (``max_time``, ``max_fits``), or was interrupted; the
+        parameter then keeps its value so far.
     """
 
     name: str
@@ -101,6 +131,8 @@ class StageResult:
     cv_results: list = field(default_factory=list)
     score: float | None = None
     details: dict = field(default_factory=dict)
+    also: dict = field(default_factory=dict)
+    skipped: bool = False
 
 
 class _Stage:
@@ -116,12 +148,37 @@ class _Stage:
     def run(self, run):
         raise NotImplementedError
 
+    def planned_units(self, run):
+        """The work of each fit the stage will run, to check against the budget.
+
+        None when the stage checks the budget itself, before each batch.
+        """
+        return None
+
+    def skipped(self, run, why):
+        """The result of a stage that did not run: its parameter keeps its value."""
+        chosen = run.current(self.param)
+        shown = list(chosen) if isinstance(chosen, tuple) else chosen
+        return StageResult(
+            name=self.name,
+            param=run.prefix + self.param,
+            tried=[],
+            chosen=chosen,
+            reason=f"skipped ({why}); kept {_fmt(shown)}",
+            details={"rows": []},
+            skipped=True,
+        )
+
     def describe(self, result):
         """The report's lines for ``result`` (besides its one-line reason)."""
         return []
 
     def plot(self, result, ax):
         raise NotImplementedError
+
+
+class _NoLearningRateFell(ValueError):
+    """No learning rate tried made the training cost fall."""
 
 
 # A learning rate so small that an epoch leaves the weights as they were: one
@@ -180,8 +237,31 @@ class _LearningRateThreshold(_Stage):
         used += ("learning_rate_schedule",)
         return used + (("lmbda",) if "lmbda" in stages else ())
 
-    def run(self, run):
+    def planned_units(self, run):
+        return self.units(run, {})
+
+    def units(self, run, candidate):
+        """The work of running this stage for ``candidate``, per fit."""
         settings = run.settings
+        n_rates = 1 + len(settings["learning_rates"])
+        n_rates += len(settings["threshold_refine_factors"])
+        quick = {**candidate, "epochs": settings["threshold_epochs"]}
+        return [
+            run.work(quick, len(self._subsample(run, train)))
+            for _ in range(n_rates)
+            for train, _ in run.splits
+        ]
+
+    def run(self, run, candidate=None):
+        """Find the threshold of the network so far, changed by ``candidate``.
+
+        The later stages call this again for each network they try
+        ("when we increase the complexity of the network, the parameters
+        need to be tuned again"), with ``candidate`` the parameters that
+        differ, e.g. ``{"hidden_layer_sizes": (60,)}``.
+        """
+        settings = run.settings
+        candidate = candidate or {}
         folds = [self._subsample(run, train) for train, _ in run.splits]
         data = [run.rows(rows) for rows in folds]
         quick = {
@@ -189,25 +269,34 @@ class _LearningRateThreshold(_Stage):
             "early_stopping": False,
             "learning_rate_schedule": "constant",
             "monitor": ("training_cost",),
+            **candidate,
         }
 
-        def fit(learning_rates, **overrides):
-            """Training costs and stop reasons of each eta, one per fold."""
-            jobs = [
-                delayed(_training_costs)(
-                    run.estimator(**{**quick, "learning_rate": eta, **overrides}),
-                    *fold,
+        def fit(learning_rates, frozen=False):
+            """Training costs and stop reasons of each eta, one per fold.
+
+            With ``frozen``, the batch also holds one epoch per fold at a rate
+            too small to move the weights: the untrained network's cost,
+            "epoch 0", where the book's curves start.
+            """
+            runs = [({"learning_rate": eta}, eta) for eta in learning_rates]
+            if frozen:
+                runs.insert(
+                    0, ({"learning_rate": _FROZEN_LEARNING_RATE, "epochs": 1}, 0)
                 )
-                for eta in learning_rates
+            jobs = [
+                delayed(_training_costs)(run.estimator(**{**quick, **change}), *fold)
+                for change, _ in runs
                 for fold in data
             ]
-            fitted = iter(run.parallel()(jobs))
-            return {eta: [next(fitted) for _ in data] for eta in learning_rates}
+            units = [
+                run.work({**quick, **change}, len(rows))
+                for change, _ in runs
+                for rows in folds
+            ]
+            fitted = iter(run.map(jobs, units))
+            return {key: [next(fitted) for _ in data] for _, key in runs}
 
-        # One epoch at a rate too small to move the weights measures the
-        # untrained network's cost: "epoch 0", where the book's curves start.
-        (frozen,) = fit([_FROZEN_LEARNING_RATE], epochs=1).values()
-        initial = [costs[0] for costs, _ in frozen]
         histories, verdicts = {}, {}
 
         def judge(fitted):
@@ -221,12 +310,19 @@ class _LearningRateThreshold(_Stage):
                         for start, (costs, stop_reason) in zip(initial, runs)
                     ]
                 )
+            final_costs = {
+                eta: float(np.mean([h[-1] for h in runs]))
+                for eta, runs in histories.items()
+            }
+            verdicts.update(_slower_than_smaller(verdicts, final_costs))
 
         coarse = settings["learning_rates"]
-        judge(fit(coarse))
+        fitted = fit(coarse, frozen=True)
+        initial = [costs[0] for costs, _ in fitted.pop(0)]
+        judge(fitted)
         threshold, failure = _threshold(coarse, verdicts)
         if threshold is None:
-            raise ValueError(
+            raise _NoLearningRateFell(
                 "No learning rate in learning_rates made the training cost fall: "
                 f"with {_fmt(coarse[0])}, the smallest, it "
                 f"{_verdict_text(verdicts[coarse[0]])}. Chapter 3: try smaller "
@@ -343,7 +439,13 @@ class _LearningRateThreshold(_Stage):
 
     def plot(self, result, ax):
         d = result.details
-        styles = {"fell": "-", "oscillated": "--", "diverged": ":"}
+        styles = {
+            "fell": "-",
+            "slower": "-",
+            "oscillated": "--",
+            "stalled": "-.",
+            "diverged": ":",
+        }
         for eta in result.tried:
             curve = _mean_curve(d["histories"][eta])
             verdict = d["verdicts"][eta][0]
@@ -412,18 +514,30 @@ class _Epochs(_Stage):
             "monitor",
         )
 
+    def planned_units(self, run):
+        epochs = run.settings["max_epochs"]
+        return [run.work({"epochs": epochs}, len(train)) for train, _ in run.splits]
+
     def run(self, run):
         settings = run.settings
         watch = {
             "early_stopping": True,
             "n_iter_no_change": settings["n_iter_no_change"],
-            "validation_fraction": settings["validation_fraction"],
+            "validation_fraction": None
+            if run.has_validation_data
+            else settings["validation_fraction"],
             "epochs": settings["max_epochs"],
             "monitor": (),
         }
-        fits = run.parallel()(
-            delayed(_early_stopping_fit)(run.estimator(**watch), *run.rows(train))
-            for train, _ in run.splits
+        fits = run.map(
+            [
+                delayed(_early_stopping_fit)(run.estimator(**watch), *run.rows(train))
+                for train, _ in run.splits
+            ],
+            measure=lambda fits: [
+                run.work({**watch, "epochs": fit["n_iter"]}, len(train))
+                for fit, (train, _) in zip(fits, run.splits)
+            ],
         )
         best = [fit["best_epoch"] or 1 for fit in fits]
         stops = [fit["n_iter"] for fit in fits]
@@ -449,7 +563,7 @@ class _Epochs(_Stage):
                 "stopped_early": stopped,
                 "curves": [fit["validation_accuracy"] for fit in fits],
                 "n_iter_no_change": settings["n_iter_no_change"],
-                "validation_fraction": settings["validation_fraction"],
+                "validation_fraction": watch["validation_fraction"],
                 "max_epochs": settings["max_epochs"],
                 "early_stopping_after": bool(run.current("early_stopping")),
             },
@@ -458,8 +572,13 @@ class _Epochs(_Stage):
     def describe(self, result):
         d = result.details
         lines = [
-            f"Early stopping on each training fold: {_fmt(d['validation_fraction'])} "
-            f"of the fold held out, stop after {d['n_iter_no_change']} epochs without "
+            "Early stopping on each training fold: "
+            + (
+                "on the validation data given (X_val)"
+                if d["validation_fraction"] is None
+                else f"{_fmt(d['validation_fraction'])} of the fold held out"
+            )
+            + f", stop after {d['n_iter_no_change']} epochs without "
             f"a better validation accuracy, at most {d['max_epochs']} epochs.",
             f"  best validation accuracy at epochs {', '.join(map(str, d['best_epochs']))}; "
             f"training stopped at epochs {', '.join(map(str, d['stop_epochs']))}",
