@@ -69,7 +69,8 @@ def make_search(args, n_validation):
         cv=StratifiedShuffleSplit(
             n_splits=1, test_size=n_validation, random_state=args.seed
         ),
-        subsample=10_000,
+        subsample=5_000,
+        lmbdas=(0.0, 1.0, 10.0),
         max_epochs=30,
         n_iter_no_change=5,
         epochs_from="best",

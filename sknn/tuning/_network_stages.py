@@ -20,6 +20,7 @@ from numbers import Real
 
 import numpy as np
 
+from ._base import StageResult, _Stage
 from ._decisions import (
     _best_candidate,
     _fmt,
@@ -27,7 +28,7 @@ from ._decisions import (
     _keeps_growing,
     _overfits,
 )
-from ._stages import StageResult, _LearningRateThreshold, _NoLearningRateFell, _Stage
+from ._stages import _LearningRateThreshold, _NoLearningRateFell
 
 
 def _label(candidate, param):

@@ -7,9 +7,9 @@ stage shares, and chooses from their ``cv_results_``.
 
 from __future__ import annotations
 
+from ._base import StageResult, _Stage
 from ._decisions import _fastest_good_enough, _fmt, _tidy
 from ._report import _chose_best, _describe_search, _log_axis, _plot_scores
-from ._stages import StageResult, _Stage
 
 
 class _Lambda(_Stage):

@@ -7,61 +7,29 @@ import warnings
 from copy import deepcopy
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.metrics import get_scorer, get_scorer_names
-from sklearn.model_selection import check_cv, cross_val_score
-from sklearn.pipeline import Pipeline
-from sklearn.utils import check_random_state, get_tags, indexable
+from sklearn.model_selection import check_cv
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
     check_is_fitted,
 )
 
 from .._sklearn_private import HasMethods, Interval, StrOptions, _fit_context
+from ._base import STAGES
+from ._checks import (
+    _STAGE_CLASSES,
+    _check_settings,
+    _check_validation_data,
+    _checked_data,
+)
 from ._report import _report_figure, _report_text
-from ._run import _STAGE_CLASSES, _check_settings, _check_validation_data, _Run
-from ._stages import STAGES
+from ._run import _Run
 
 
 class SearchInterruptedWarning(UserWarning):
     """The search was interrupted (Ctrl-C); the model uses the values chosen so far."""
-
-
-def _checked_data(estimator, X, y):
-    """Check X and y once, before any fit; raise a ValueError naming the fault.
-
-    A Pipeline's first steps may accept what the network would not (text,
-    missing values), so only the network alone has its X checked as the
-    network would; y is always checked: class labels, one per row of X, at
-    least two classes.
-    """
-    if y is None:
-        raise ValueError("BookSearchCV needs the class labels y.")
-    X, y = indexable(X, y)
-    check_consistent_length(X, y)
-    y_array = np.asarray(y)
-    if y_array.ndim != 1:
-        raise ValueError(
-            f"y must hold one class label per row of X (1-d); got shape {y_array.shape}."
-        )
-    check_classification_targets(y_array)
-    if len(np.unique(y_array)) < 2:
-        raise ValueError(
-            "y has a single class; a classifier needs at least two to learn from."
-        )
-    if not isinstance(estimator, Pipeline):
-        tags = get_tags(estimator)
-        check_array(
-            X,
-            accept_sparse=tags.input_tags.sparse,
-            ensure_all_finite=not tags.input_tags.allow_nan,
-            input_name="X",
-        )
-    return X, y
 
 
 def _estimator_has(attribute):
@@ -83,28 +51,22 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
     each uses the settings the previous stages chose:
 
     1. ``"learning_rate_threshold"`` ("Learning rate"): the largest eta whose
-       training cost falls during the first ``threshold_epochs`` epochs,
-       tried by factors of ten (``learning_rates``), refined within its
-       factor of ten (``threshold_refine_factors``); eta becomes
-       ``threshold_fraction`` (a half) of it. Decided from ``history_``, not
-       from a score: one short fit per eta on each training fold, on a
-       ``subsample`` for quick feedback if asked ("Broad strategy"), with
-       lambda = 0 when lambda is tuned later. Learning rates whose cost
-       diverges or oscillates are excluded, and the report says so.
-    2. ``"epochs"`` ("Use early stopping to determine the number of training
-       epochs"): no-improvement-in-n early stopping on each training fold;
-       ``epochs`` becomes the median epoch at which it stopped training (or
-       was best, see ``epochs_from``), and ``early_stopping`` goes back to the
-       base estimator's value, so that later candidates all train as long.
-    3. ``"lmbda"`` ("The regularization parameter"): lambda over ``lmbdas``
-       (zero, then factors of ten) on the cross-validated score, then refined
-       around the winner (``lmbda_refine_factors``).
-    4. ``"learning_rate"``: eta revisited with the chosen lambda, over the
-       current eta times ``learning_rate_factors``, on the CV score.
-    5. ``"batch_size"`` ("Mini-batch size"): among ``batch_sizes``, the
-       fastest to fit whose CV score is within ``batch_size_tolerance`` of
-       the best; the book chooses the mini-batch size for speed.
+       training cost falls during the first epochs (judged on ``history_``,
+       not a score); eta becomes ``threshold_fraction`` of it.
+    2. ``"epochs"``: no-improvement-in-n early stopping on each fold; later
+       candidates all train that many epochs.
+    3. ``"activation"``, 4. ``"architecture"``: the neurons (with a suitable
+       initializer), then the width and depth, grown while the CV score
+       improves; each new network gets its own eta from a new threshold.
+    5. ``"lmbda"``, 6. ``"learning_rate"``: lambda by factors of ten, then
+       eta again around the current value, on the CV score.
+    7. ``"cost"``, 8. ``"momentum"``, 9. ``"schedule"``, 10. ``"dropout"``:
+       the output cost, momentum, the halving schedule, and dropout if the
+       network overfits; a change is kept only if it scores clearly better.
+    11. ``"batch_size"``: the fastest size whose CV score is about the best.
 
+    A budget (``max_time``, ``max_fits``) skips the stages there is no time
+    for, and the report says so; ``docs/tuning.md`` gives the details.
     Then ``best_estimator_`` is refit on all the data with every chosen
     value. Everything runs through joblib: ``n_jobs`` parallelises the fits,
     and ``with joblib.parallel_backend("dask"):`` sends them to a Dask
@@ -181,24 +143,21 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         layer of the same width once widening stops helping).
     min_improvement : float, default=0.002
         How much better than the current setting a change (a wider network,
-        another activation, cost, momentum, schedule or dropout) must score
-        to be kept, in the units of ``scoring``.
+        another activation, ...) must score to be kept, in the units of
+        ``scoring``; for accuracy, at least its standard error.
     momentums : sequence of float, default=(0.5, 0.9)
         The momentum coefficients (in (0, 1)) the ``"momentum"`` stage tries
         next to the current one, each with its own learning rate.
     dropouts : sequence of float, default=(0.2, 0.5)
-        The dropout rates (in (0, 1)) the ``"dropout"`` stage tries, when the
-        network overfits.
+        The dropout rates (in (0, 1)) tried when the network overfits.
     dropout_gap : float, default=0.01
-        The ``"dropout"`` stage tries dropout only if the training score
-        exceeds the CV score by more than this: a network that does not
-        overfit only loses capacity to dropout.
+        Dropout is tried only if the training score exceeds the CV score by
+        more than this: a network that does not overfit only loses by it.
     max_time : float or None, default=None
-        Seconds for the whole fit, search and refit. Before each batch of
-        fits the time it needs is predicted from the fits so far; a batch
-        that would leave too little time for the refit is skipped, and the
-        report says what was skipped. The choices then depend on the
-        machine's speed.
+        Seconds for the search and the refit together. A batch of fits whose
+        predicted time (from the fits so far) would leave too little for the
+        refit is skipped, and the report says so; the choices then depend on
+        the machine's speed.
     max_fits : int or None, default=None
         The most fits of the network the search may run (the refit not
         counted); batches that would exceed it are skipped.
@@ -423,7 +382,7 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         try:
             for number, name in enumerate(settings["stages"], 1):
                 run.log(f"{number}/{len(settings['stages'])} {name} ...")
-                result = self._run_stage(_STAGE_CLASSES[name](), run)
+                result = run.run_stage(_STAGE_CLASSES[name]())
                 self.stages_.append(result)
                 if not result.skipped:
                     run.params[_STAGE_CLASSES[name].param] = result.chosen
@@ -442,7 +401,7 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
             if not result.skipped:
                 self.best_params_[result.param] = result.chosen
                 self.best_params_.update(result.also)
-        self.best_score_ = self._final_score(run)
+        self.best_score_ = run.final_score(self.stages_)
         self.n_samples_ = run.n_samples
         self.n_splits_ = len(splits)
         self._scoring_name = self.scoring if isinstance(self.scoring, str) else None
@@ -452,37 +411,6 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.best_estimator_ = run.estimator().fit(X, y, **fit_params)
         self.refit_time_ = time.perf_counter() - started
         return self
-
-    def _run_stage(self, stage, run):
-        """Run ``stage`` if the budget allows its fits and the refit, else skip it."""
-        units = stage.planned_units(run)
-        if units is not None:
-            ok, why = run.affords(units, run.refit_units())
-            if not ok:
-                return stage.skipped(run, why)
-        return stage.run(run)
-
-    def _final_score(self, run):
-        """The CV score of the final settings: from the last scored stage, or measured.
-
-        Every stage after the threshold and epochs stages is scored, so the
-        last score is that of the final settings unless only those two ran.
-        """
-        scored = [r.score for r in self.stages_ if r.score is not None]
-        if scored:
-            return scored[-1]
-        if not self.stages_:
-            return float("nan")
-        scores = cross_val_score(
-            run.estimator(monitor=()),
-            run.X,
-            run.y,
-            cv=run.splits,
-            scoring=self.scoring,
-            n_jobs=self.n_jobs,
-            params=run.fit_params or None,
-        )
-        return float(np.mean(scores))
 
     # --- using the tuned model ----------------------------------------------
 
