@@ -544,3 +544,12 @@ def test_bad_data_fails_clearly_before_any_fit(no_fits_allowed, X, y, words):
         BookSearchCV(CountingMLP()).fit(X, y)
     for word in words:
         assert word in str(raised.value)
+
+
+def test_ctrl_c_in_the_first_stage_stops_the_search(small_digits):
+    X_train, _, y_train, _ = small_digits
+    InterruptedMLP.fits, InterruptedMLP.interrupt_at = 0, 2
+    with pytest.raises(KeyboardInterrupt):
+        BookSearchCV(InterruptedMLP(), **{**QUICK, "stages": BOOK_STAGES}).fit(
+            X_train, y_train
+        )

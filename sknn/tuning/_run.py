@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils.parallel import Parallel
 
+from .._base import learning_rate_for
 from .._sklearn_private import _check_method_params, _safe_indexing
 from ._base import _find_network
 from ._decisions import _fmt, _margin, _predicted_seconds
@@ -148,10 +149,23 @@ class _Run:
         return len(self.y)
 
     def current(self, name):
-        """The value of ``name`` for the next fits: chosen so far, or the base's."""
-        if name in self.params:
-            return self.params[name]
-        return self.base_params[self.prefix + name]
+        """The value of ``name`` for the next fits: chosen so far, or the base's.
+
+        ``learning_rate="auto"`` is resolved to the number it stands for with
+        the current activation, cost and momentum, so that stages can scale it.
+        """
+        value = self.params.get(name, self.base_params.get(self.prefix + name))
+        if name == "learning_rate" and isinstance(value, str):
+            return learning_rate_for(
+                {
+                    param: self.params.get(
+                        param, self.base_params.get(self.prefix + param)
+                    )
+                    for param in ("learning_rate", "activation", "cost", "momentum")
+                    if self.prefix + param in self.base_params
+                }
+            )
+        return value
 
     def estimator(self, **overrides):
         """A fresh clone of the base estimator with the settings so far and ``overrides``."""

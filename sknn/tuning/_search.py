@@ -124,9 +124,8 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         How far below the best mean CV score a faster mini-batch size may be,
         in the units of ``scoring`` (0.002 is a fifth of a point of accuracy).
     search : {"grid", "halving"}, default="grid"
-        The scikit-learn search of the lambda and learning-rate stages:
-        ``GridSearchCV`` or ``HalvingGridSearchCV`` (successive halving,
-        cheaper for long ranges).
+        The search of the lambda and learning-rate stages: ``GridSearchCV``
+        or ``HalvingGridSearchCV`` (successive halving, cheaper).
     costs : sequence of str, default=("cross_entropy", "log_likelihood")
         The costs the ``"cost"`` stage compares: sigmoid outputs with the
         cross-entropy, or a softmax layer with the log-likelihood.
@@ -159,8 +158,7 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         refit is skipped, and the report says so; the choices then depend on
         the machine's speed.
     max_fits : int or None, default=None
-        The most fits of the network the search may run (the refit not
-        counted); batches that would exceed it are skipped.
+        The most fits the stages may run; batches beyond it are skipped.
     cv : int, cross-validation generator or iterable, default=None
         As in ``GridSearchCV`` (None: 5-fold, stratified). The folds are
         drawn once, so every stage and every candidate sees the same ones.
@@ -178,8 +176,7 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         ``n_jobs`` and on a cluster (the batch-size stage excepted when two
         sizes are about equally fast, since it measures time).
     verbose : int, default=0
-        1 prints one line per stage; higher values make the searches and
-        joblib print too.
+        1 prints a line per stage and candidate; more, the searches' too.
     prefix : str or None, default=None
         The parameter prefix of the network inside a Pipeline, e.g.
         ``"mlpclassifierbook__"``; None finds it from the last step's name.
@@ -207,7 +204,8 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
     interrupted_ : str or None
         The stage during which Ctrl-C stopped the search, or None. The
         stages before it keep their choices, the model is refit with them,
-        and a ``SearchInterruptedWarning`` says so.
+        and a ``SearchInterruptedWarning`` says so. Ctrl-C during the first
+        stage, before anything was chosen, stops ``fit`` as usual.
 
     See Also
     --------
@@ -389,6 +387,8 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
                     run.params.update(run._unprefixed(result.also))
                 run.log(f"{number}/{len(settings['stages'])} {name}: {result.reason}")
         except KeyboardInterrupt:
+            if not self.stages_:
+                raise  # nothing chosen yet: nothing to keep
             self.interrupted_ = name
             warnings.warn(
                 f"BookSearchCV interrupted during stage {name!r}; refitting with "

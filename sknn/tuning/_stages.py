@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils.parallel import delayed
 
-from .._classifier import DivergenceWarning
+from .._base import DivergenceWarning, FailedToLearnWarning
 from .._sklearn_private import _safe_indexing
 from ._base import StageResult, _find_network, _Stage
 from ._decisions import (
@@ -46,10 +46,12 @@ def _training_costs(estimator, X, y, fit_params):
 
     Runs on a joblib worker; it returns a few floats, not the fitted model.
     A learning rate that is too large is what this is looking for, so the
-    DivergenceWarning it may raise is expected and silenced.
+    DivergenceWarning or FailedToLearnWarning it may raise is expected and
+    silenced: the stage's verdict reports it.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
+        warnings.simplefilter("ignore", FailedToLearnWarning)
         estimator.fit(X, y, **fit_params)
     network, _ = _find_network(estimator)
     costs = [record.get("training_cost", np.nan) for record in network.history_]
