@@ -151,7 +151,7 @@ default="cross_entropy"
     history_ : list of dict
         One record per epoch run: "epoch", "learning_rate", "time" (seconds of
         training), and what ``monitor`` asks for ("training_cost",
-        "validation_accuracy", ..., with "*_correct" and "*_size" counts for
+        "validation_accuracy", ..., with ``"*_correct"`` and ``"*_size"`` counts for
         accuracies). ``pandas.DataFrame(clf.history_)`` makes it a table.
         When training diverges, the last record is the epoch that diverged,
         marked ``"diverged": True``, and the weights are those of the epoch
@@ -185,7 +185,7 @@ default="cross_entropy"
         The output layer's activation, fixed by the cost.
     n_features_in_ : int
         Features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen in ``fit``, when X had string column names.
 
     Examples
