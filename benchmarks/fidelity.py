@@ -178,10 +178,7 @@ def load_results(path):
 
 
 def summarise(values):
-    return (
-        f"{statistics.mean(values):.2f}% "
-        f"[{min(values):.2f}, {max(values):.2f}]"
-    )
+    return f"{statistics.mean(values):.2f}% [{min(values):.2f}, {max(values):.2f}]"
 
 
 def report(results, command):

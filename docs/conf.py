@@ -25,7 +25,7 @@ sys.path.insert(0, str(DOCS))
 
 project = "sknn"
 author = "the sknn developers"
-copyright = "the sknn developers"  # noqa: A001
+copyright = "the sknn developers"
 version = release = sknn.__version__
 
 extensions = [
@@ -229,7 +229,9 @@ def _source_read(app, docname, source):
     """
     text = source[0]
     if docname == "index":
-        text = text.replace("\nchangelog\n```", "\nchangelog\n" + _other_pages() + "```")
+        text = text.replace(
+            "\nchangelog\n```", "\nchangelog\n" + _other_pages() + "```"
+        )
     if docname == "benchmark_results":
         text = (ROOT / "benchmarks" / "README.md").read_text()
     text = text.replace("](../benchmarks/README.md)", "](benchmark_results.md)")
