@@ -1,41 +1,158 @@
 """The main job, ``python -m sknn``."""
 
+import gzip
 import re
 import subprocess
 import sys
 
+import numpy as np
+import pytest
+
+import sknn
 from sknn.__main__ import main
 
 
-def test_main_job_trains_on_digits_and_reports_accuracy(capsys):
+@pytest.fixture(autouse=True)
+def no_mnist_from_the_environment(monkeypatch):
+    monkeypatch.delenv("SKNN_MNIST", raising=False)
+
+
+def test_trains_on_digits_with_validation_per_epoch_and_test_at_the_end(capsys):
     assert main(["--epochs", "5"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in out[1:6]] == [
-        f"Epoch {i}" for i in range(1, 6)
-    ]
-    accuracy = re.search(r"Test accuracy: (\d+) / 450 = ([\d.]+)%", out[-1])
+    assert out[0] == "Training (30,) on 1144 digits (validation: 203, test: 450)"
+    epochs = out[1:6]
+    for i, line in enumerate(epochs, start=1):
+        assert line.startswith(f"Epoch {i}/5: training cost ")
+        assert re.search(r"validation accuracy \d+ / 203 = [\d.]+%", line)
+    accuracy = re.fullmatch(
+        r"Test accuracy: (\d+) / 450 = ([\d.]+)% after 5 epochs in [\d.]+ s", out[-1]
+    )
     assert accuracy and float(accuracy.group(2)) > 85
 
 
-def test_main_job_with_early_stopping_holds_out_validation(capsys):
-    assert main(["--epochs", "40", "--early-stopping", "3"]) == 0
+def test_early_stopping_reports_the_epoch_it_kept(capsys):
+    assert main(["--epochs", "60", "--early-stopping", "3"]) == 0
     out = capsys.readouterr().out
-    assert "validation split" in out and "Test accuracy" in out
+    kept = re.search(r"Kept the weights of epoch (\d+) \(early_stopping\)", out)
+    run = re.search(r"after (\d+) epochs", out)
+    assert kept and run and int(kept.group(1)) == int(run.group(1)) - 3
 
 
-def test_module_entry_point_documents_its_options():
+def test_halving_schedule_changes_eta(capsys):
+    assert (
+        main(["--epochs", "40", "--schedule", "halving", "--early-stopping", "2"]) == 0
+    )
+    assert "eta 0.25," in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--eta", "-1"], "--eta"),
+        (["--eta", "0"], "--eta"),
+        (["--dropout", "1"], "--dropout"),
+        (["--momentum", "1.5"], "--momentum"),
+        (["--hidden", "30", "0"], "--hidden"),
+        (["--epochs", "ten"], "--epochs"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--lmbda", "-0.1"], "--lmbda"),
+        (["--test-size", "1"], "--test-size"),
+        (["--cost", "hinge"], "--cost"),
+        (["--early-stopping", "0"], "--early-stopping"),
+    ],
+)
+def test_invalid_values_are_one_line_usage_errors(argv, option, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"python -m sknn: error: argument {option}")
+    assert "Traceback" not in "".join(err)
+
+
+def test_help_shows_every_default():
     result = subprocess.run(
         [sys.executable, "-m", "sknn", "--help"],
         capture_output=True,
         text=True,
         check=True,
     )
-    for option in (
-        "--cost",
-        "--regularizer",
-        "--lmbda",
-        "--eta",
-        "--dropout",
-        "--momentum",
-    ):
-        assert option in result.stdout
+    options = re.split(r"\n  (?=-)", result.stdout.split("options:")[1])[1:]
+    names = [block.split()[0].rstrip(",") for block in options]
+    for expected in ("--cost", "--lmbda", "--eta", "--mnist", "--epochs", "--seed"):
+        assert expected in names
+    for block in options:
+        if block.startswith(("-h", "--version")):
+            continue
+        assert "(default:" in " ".join(block.split()), block
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sknn {sknn.__version__}"
+
+
+def test_missing_mnist_folder_is_a_usage_error_naming_it(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--mnist", str(missing)])
+    assert exit_info.value.code == 2
+    assert f"--mnist {missing}" in capsys.readouterr().err
+
+
+def test_mnist_folder_defaults_to_the_environment_variable(
+    tmp_path, monkeypatch, capsys
+):
+    missing = tmp_path / "from-env"
+    monkeypatch.setenv("SKNN_MNIST", str(missing))
+    with pytest.raises(SystemExit):
+        main([])
+    assert str(missing) in capsys.readouterr().err
+
+
+def _write_idx(path, array):
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_trains_on_mnist_files_with_the_book_split(tmp_path, capsys):
+    """A tiny learnable MNIST: class k lights rows 2k and 2k+1 of the image."""
+    rng = np.random.default_rng(0)
+
+    def images_for(labels):
+        images = rng.integers(0, 60, size=(len(labels), 28, 28))
+        for i, label in enumerate(labels):
+            images[i, 2 * label : 2 * label + 2] = 255
+        return images
+
+    train_labels = np.arange(10_200) % 10
+    test_labels = np.arange(100) % 10
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", images_for(train_labels))
+    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", train_labels)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images_for(test_labels))
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", test_labels)
+
+    assert main(["--mnist", str(tmp_path), "--epochs", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Training (30,) on 200 MNIST images (validation: 10000, test: 100)"
+    assert "validation accuracy" in out[1] and "/ 10000 =" in out[1]
+    assert out[-1].startswith("Test accuracy: ") and "/ 100 = " in out[-1]
+
+
+def test_a_failed_run_says_so_and_exits_nonzero(capsys):
+    code = main(["--eta", "1000", "--initializer", "large", "--epochs", "2"])
+    assert code == 1
+    assert "Training failed" in capsys.readouterr().err
+
+
+def test_progress_bar_on_a_terminal(monkeypatch, capsys):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["--epochs", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].startswith("Epoch 2/4 [##########..........]:")
