@@ -1,15 +1,15 @@
 """The main job, ``python -m sknn``."""
 
-import gzip
 import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import sknn
 from sknn.__main__ import main
+
+from .fake_mnist import write_fake_mnist
 
 
 @pytest.fixture(autouse=True)
@@ -113,31 +113,8 @@ def test_mnist_folder_defaults_to_the_environment_variable(
     assert str(missing) in capsys.readouterr().err
 
 
-def _write_idx(path, array):
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(n).to_bytes(4, "big") for n in array.shape
-    )
-    with gzip.open(path, "wb", compresslevel=1) as f:
-        f.write(header + array.astype(np.uint8).tobytes())
-
-
 def test_trains_on_mnist_files_with_the_book_split(tmp_path, capsys):
-    """A tiny learnable MNIST: class k lights rows 2k and 2k+1 of the image."""
-    rng = np.random.default_rng(0)
-
-    def images_for(labels):
-        images = rng.integers(0, 60, size=(len(labels), 28, 28))
-        for i, label in enumerate(labels):
-            images[i, 2 * label : 2 * label + 2] = 255
-        return images
-
-    train_labels = np.arange(10_200) % 10
-    test_labels = np.arange(100) % 10
-    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", images_for(train_labels))
-    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", train_labels)
-    _write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images_for(test_labels))
-    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", test_labels)
-
+    write_fake_mnist(tmp_path)
     assert main(["--mnist", str(tmp_path), "--epochs", "3"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Training (30,) on 200 MNIST images (validation: 10000, test: 100)"
