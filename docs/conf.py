@@ -105,6 +105,8 @@ def _public_names(module):
             obj.__module__ == module.__name__
         ):
             names.append(name)
+        elif name.isupper() and not inspect.ismodule(obj):
+            names.append(name)  # a table such as COSTS, or a constant
     return names
 
 
@@ -137,7 +139,7 @@ def write_api_reference(path):
         for name in names:
             obj = getattr(importlib.import_module(module_name), name)
             key = id(obj)
-            if key in documented and (inspect.isclass(obj) or callable(obj)):
+            if key in documented:
                 continue
             documented[key] = f"{module_name}.{name}"
             template = (
