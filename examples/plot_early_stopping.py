@@ -17,6 +17,10 @@ Both need validation data: ``validation_fraction`` holds out a stratified
 part of the training data (or ``fit`` takes ``X_val`` and ``y_val``). The
 book's full-MNIST variant uses the 10,000 validation images; with
 ``SKNN_MNIST`` set this example does too.
+``SKNN_MNIST=path/to/mnist python examples/plot_early_stopping.py`` printed::
+
+    early stopping: stopped after epoch 18 (early_stopping), kept epoch 13, test accuracy 96.10%
+    halving schedule: 69 epochs (learning_rate_floor), kept epoch 49, test accuracy 96.17%
 """
 
 import os
@@ -105,4 +109,7 @@ fig.tight_layout()
 # %%
 # Early stopping spends the fewest epochs; the schedule trains longer, with
 # smaller and smaller steps that let the weights settle in a minimum that a
-# constant eta keeps jumping around.
+# constant eta keeps jumping around. On MNIST that found a better epoch (49)
+# than early stopping (13), for a slightly better test accuracy; on the 270
+# validation digits, whose accuracy moves in steps of 0.4%, no later epoch
+# beat the one early stopping kept.
