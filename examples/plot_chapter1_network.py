@@ -6,7 +6,7 @@ Chapter 1 trains ``network.py``'s [784, 30, 10] network of sigmoid neurons on
 MNIST with the quadratic cost C = 1/(2n) sum ||y - a||^2 (eq. 6), mini-batches
 of m = 10, eta = 3.0 (eq. 20-21), 30 epochs, and weights and biases drawn from
 N(0, 1) (``initializer="large"``). The book reports a peak of 95.42% on the
-test images (the best of three runs), and 96.59% with 100 hidden neurons.
+test images (the best of three runs).
 
 Here the same network is trained on scikit-learn's 8x8 digits (64 inputs,
 1,347 training images) and its accuracy on the 450 held-out images is
