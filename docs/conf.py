@@ -14,6 +14,7 @@ import importlib
 import inspect
 import os
 import pkgutil
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -138,6 +139,8 @@ def write_api_reference(path):
         entries = []
         for name in names:
             obj = getattr(importlib.import_module(module_name), name)
+            if inspect.ismodule(obj):
+                continue  # documented in its own section below
             key = id(obj)
             if key in documented:
                 continue
@@ -208,6 +211,24 @@ def _skip_member(app, what, name, obj, skip, options):
     return skip
 
 
+_SHAPE = re.compile(r"shape \(([^)]*)\)")
+_FITTED_NAME = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
+
+
+def _quote_fitted_names_in_shapes(app, what, name, obj, options, lines):
+    """Quote fitted-attribute names in shapes: ``of shape (n_features_in_,)``.
+
+    scikit-learn's docstring style writes shapes with fitted attributes; in
+    reStructuredText a word ending in ``_`` is a hyperlink reference, which
+    would fail the build.
+    """
+
+    def quote(match):
+        return "shape (" + _FITTED_NAME.sub(r"`\1`", match.group(1)) + ")"
+
+    lines[:] = [_SHAPE.sub(quote, line) for line in lines]
+
+
 def _other_pages():
     """Markdown pages in docs/ that index.md does not list, one per line.
 
@@ -243,4 +264,7 @@ def _source_read(app, docname, source):
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_member)
+    app.connect(
+        "autodoc-process-docstring", _quote_fitted_names_in_shapes, priority=400
+    )
     app.connect("source-read", _source_read)

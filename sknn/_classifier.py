@@ -185,7 +185,7 @@ default="cross_entropy"
         The output layer's activation, fixed by the cost.
     n_features_in_ : int
         Features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names seen in ``fit``, when X had string column names.
 
     Examples
