@@ -162,7 +162,7 @@ def write_api_reference(path):
                     [
                         ".. autosummary::",
                         "   :toctree: generated/",
-                        f"   :template: {template}",
+                        f"   :template: autosummary/{template}",
                         "",
                     ]
                 )
