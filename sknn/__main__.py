@@ -17,12 +17,18 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from . import MLPClassifierBook, __version__
+from . import (
+    DivergenceWarning,
+    FailedToLearnWarning,
+    MLPClassifierBook,
+    __version__,
+)
 from .activations import ACTIVATIONS
 from .costs import COSTS
 from .datasets import MNIST_ENV_VAR, load_mnist
@@ -30,6 +36,15 @@ from .initializers import INITIALIZERS
 from .regularizers import REGULARIZERS
 
 _BAR_WIDTH = 20
+# The estimator's stop_reason_ for a run that ended without learning.
+_FAILED = {
+    "diverged": "the cost stopped being finite; the model keeps the epoch "
+    "before it. Try a smaller --eta.",
+    "dead_units": "a hidden layer passes no gradient (every unit saturated). "
+    "Try a smaller --eta or the default --initializer.",
+    "failed_to_learn": "no better than always predicting the most frequent "
+    "class. Try a smaller --eta or more --epochs.",
+}
 
 
 def _number(kind, low, high=None, *, low_closed=True, high_closed=False):
@@ -52,6 +67,14 @@ def _number(kind, low, high=None, *, low_closed=True, high_closed=False):
 
     parse.__name__ = f"{kind.__name__} in {interval}"
     return parse
+
+
+_positive = _number(float, 0, low_closed=False)
+
+
+def _learning_rate(text):
+    """``auto`` or a positive number, as MLPClassifierBook's learning_rate."""
+    return text if text == "auto" else _positive(text)
 
 
 def build_parser():
@@ -100,9 +123,10 @@ def build_parser():
     )
     add(
         "--eta",
-        type=_number(float, 0, low_closed=False),
-        default=0.5,
-        help="learning rate",
+        type=_learning_rate,
+        default="auto",
+        help="learning rate, or 'auto': 0.5 for sigmoid neurons with "
+        "cross-entropy, adjusted for other costs, neurons and momentum",
     )
     add("--batch-size", type=_number(int, 1), default=10, help="mini-batch size m")
     add("--epochs", type=_number(int, 1), default=30, help="most epochs to train")
@@ -239,8 +263,18 @@ def main(argv=None):
         flush=True,
     )
     started = time.perf_counter()
-    clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DivergenceWarning)
+        warnings.simplefilter("always", FailedToLearnWarning)
+        clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
     seconds = time.perf_counter() - started
+    for warning in caught:
+        if issubclass(warning.category, (DivergenceWarning, FailedToLearnWarning)):
+            print(f"{warning.category.__name__}: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     if clf.best_epoch_ is not None:
         print(f"Kept the weights of epoch {clf.best_epoch_} ({clf.stop_reason_})")
     correct = int((clf.predict(X_test) == y_test).sum())
@@ -248,20 +282,14 @@ def main(argv=None):
         f"Test accuracy: {correct} / {len(y_test)} = {correct / len(y_test):.2%} "
         f"after {clf.n_iter_} epochs in {seconds:.2f} s"
     )
-    if clf.stop_reason_ == "diverged":
-        print(
-            f"Training diverged at epoch {clf.n_iter_}: the cost stopped being "
-            "finite, and the model keeps the epoch before it. Try a smaller --eta.",
-            file=sys.stderr,
-        )
+    if clf.stop_reason_ in _FAILED:
+        print(f"Training failed: {_FAILED[clf.stop_reason_]}", file=sys.stderr)
         return 1
     majority = max(np.mean(y_test == label) for label in np.unique(y_test))
     if correct / len(y_test) <= majority:
         print(
-            f"Training failed: the test accuracy is no better than always "
-            f"answering the most frequent class ({majority:.2%}). Saturated "
-            "neurons are the usual cause: try a smaller --eta or the default "
-            "--initializer.",
+            "Training failed: the test accuracy is no better than always "
+            f"answering the most frequent class ({majority:.2%}).",
             file=sys.stderr,
         )
         return 1

@@ -39,6 +39,15 @@ def test_early_stopping_reports_the_epoch_it_kept(capsys):
     assert kept and run and int(kept.group(1)) == int(run.group(1)) - 3
 
 
+def test_eta_auto_is_the_default_and_a_number_is_used_as_given(capsys):
+    assert main(["--epochs", "1"]) == 0
+    assert "eta 0.5," in capsys.readouterr().out
+    assert main(["--epochs", "1", "--cost", "quadratic"]) == 0
+    assert "eta 1," in capsys.readouterr().out
+    assert main(["--epochs", "1", "--eta", "0.3"]) == 0
+    assert "eta 0.3," in capsys.readouterr().out
+
+
 def test_halving_schedule_changes_eta(capsys):
     assert (
         main(["--epochs", "40", "--schedule", "halving", "--early-stopping", "2"]) == 0
@@ -51,6 +60,7 @@ def test_halving_schedule_changes_eta(capsys):
     [
         (["--eta", "-1"], "--eta"),
         (["--eta", "0"], "--eta"),
+        (["--eta", "fast"], "--eta"),
         (["--dropout", "1"], "--dropout"),
         (["--momentum", "1.5"], "--momentum"),
         (["--hidden", "30", "0"], "--hidden"),
@@ -125,7 +135,9 @@ def test_trains_on_mnist_files_with_the_book_split(tmp_path, capsys):
 def test_a_failed_run_says_so_and_exits_nonzero(capsys):
     code = main(["--eta", "1000", "--initializer", "large", "--epochs", "2"])
     assert code == 1
-    assert "Training failed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Training failed" in err and "FailedToLearnWarning: " in err
+    assert "sklearn" not in err  # the warning's message, not its source line
 
 
 def test_progress_bar_on_a_terminal(monkeypatch, capsys):
