@@ -22,7 +22,7 @@ from .fake_mnist import write_fake_mnist
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CONTINUES = "# continues the previous example"
-EXTRAS = {"plot": {"matplotlib"}}
+EXTRAS = {"plot": {"matplotlib"}, "skops": {"skops"}}
 NOT_IN_THE_BASE_INSTALL = {
     "matplotlib",
     "pandas",
