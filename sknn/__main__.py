@@ -18,6 +18,7 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -33,6 +34,7 @@ from .activations import ACTIVATIONS
 from .costs import COSTS
 from .datasets import MNIST_ENV_VAR, load_mnist
 from .initializers import INITIALIZERS
+from .persistence import save
 from .regularizers import REGULARIZERS
 
 _BAR_WIDTH = 20
@@ -181,6 +183,13 @@ def build_parser():
         default=0.15,
         help="digits only: fraction of the rest held out for per-epoch validation",
     )
+    add(
+        "--save",
+        metavar="PATH",
+        default=None,
+        help="write the trained model to PATH as an sknn JSON model file "
+        "(sknn.persistence.load reads it back); not written when training failed",
+    )
     add("--seed", type=int, default=0, help="random_state")
     return parser
 
@@ -236,6 +245,10 @@ class _EpochPrinter:
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.save and not Path(args.save).resolve().parent.is_dir():
+        parser.error(
+            f"--save {args.save}: folder {Path(args.save).parent} does not exist"
+        )
     (X_train, y_train), (X_val, y_val), (X_test, y_test), name = _load(args, parser)
     patience = args.early_stopping or 10
     clf = MLPClassifierBook(
@@ -293,6 +306,10 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 1
+    if args.save:
+        # The progress printer is code, which a JSON model file does not hold.
+        save(clf.set_params(callbacks=None), args.save)
+        print(f"Saved the model to {args.save}")
     return 0
 
 

@@ -145,3 +145,32 @@ def test_progress_bar_on_a_terminal(monkeypatch, capsys):
     assert main(["--epochs", "4"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2].startswith("Epoch 2/4 [##########..........]:")
+
+
+def test_save_writes_a_model_file_that_loads_and_predicts_the_same(tmp_path, capsys):
+    from sklearn.datasets import load_digits
+
+    from sknn.persistence import load
+
+    path = tmp_path / "model.json"
+    assert main(["--epochs", "2", "--save", str(path)]) == 0
+    assert f"Saved the model to {path}" in capsys.readouterr().out
+    model = load(path)
+    X, _ = load_digits(return_X_y=True)
+    assert model.predict(X[:20] / 16).shape == (20,)
+    assert model.n_iter_ == 2
+
+
+def test_save_is_skipped_when_training_failed(tmp_path):
+    path = tmp_path / "model.json"
+    argv = ["--eta", "1000", "--initializer", "large", "--epochs", "2"]
+    assert main([*argv, "--save", str(path)]) == 1
+    assert not path.exists()
+
+
+def test_save_to_a_missing_folder_is_a_usage_error_before_training(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--save", str(tmp_path / "no" / "model.json")])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert "--save" in captured.err and "Epoch" not in captured.out
