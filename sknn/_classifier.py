@@ -151,7 +151,7 @@ default="cross_entropy"
     history_ : list of dict
         One record per epoch run: "epoch", "learning_rate", "time" (seconds of
         training), and what ``monitor`` asks for ("training_cost",
-        "validation_accuracy", ..., with "*_correct" and "*_size" counts for
+        "validation_accuracy", ..., with ``"*_correct"`` and ``"*_size"`` counts for
         accuracies). ``pandas.DataFrame(clf.history_)`` makes it a table.
         When training diverges, the last record is the epoch that diverged,
         marked ``"diverged": True``, and the weights are those of the epoch

@@ -4,13 +4,13 @@ A cost decides the output activation the book pairs it with, so that the
 output error ``delta = dC/dz`` stays simple and free of the learning slowdown
 the chapter warns about:
 
-=====================  ==================  ==========================  ==========
-cost                   output activation   cost per sample             delta
-=====================  ==================  ==========================  ==========
-``quadratic``          sigmoid             1/2 ||y - a||^2  (eq. 6)    (a - y) sigma'(z)  (eq. 30)
+=====================  ==================  =====================================  ============================
+cost                   output activation   cost per sample                        delta
+=====================  ==================  =====================================  ============================
+``quadratic``          sigmoid             1/2 ||y - a||^2  (eq. 6)               (a - y) sigma'(z)  (eq. 30)
 ``cross_entropy``      sigmoid             -sum y ln a + (1-y) ln(1-a)  (eq. 63)  a - y  (eq. 66)
-``log_likelihood``     softmax             -ln a_y  (eq. 80)           a - y  (eq. 84)
-=====================  ==================  ==========================  ==========
+``log_likelihood``     softmax             -ln a_y  (eq. 80)                      a - y  (eq. 84)
+=====================  ==================  =====================================  ============================
 
 A cost object has an ``output_activation`` and two methods,
 ``fn(a, y)`` returning the cost of each sample (one value per row) and

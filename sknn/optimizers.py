@@ -32,10 +32,7 @@ class SGD:
         The training-set size n that lambda is divided by (eq. 87, 95).
     momentum : float
         The momentum coefficient mu in [0, 1); 0 is plain SGD.
-
-    Attributes
-    ----------
-    velocities : tuple (weight_velocities, bias_velocities) or None
+    velocities : tuple (weight_velocities, bias_velocities) or None, default=None
         Velocities to start from (a warm start continues the previous fit's);
         None starts at rest.
 

@@ -5,7 +5,7 @@ training-set size n as the book writes them:
 
 * L2: C = C_0 + lambda / (2n) sum_w w^2 (eq. 85-87), so the update shrinks each
   weight by the factor 1 - eta lambda / n (eq. 93), "weight decay".
-* L1: C = C_0 + lambda / n sum_w |w| (eq. 95), so the update moves each weight a
+* L1: C = C_0 + lambda / n sum_w ``|w|`` (eq. 95), so the update moves each weight a
   constant eta lambda / n towards zero, w -> w - eta lambda / n sgn(w) (eq. 97).
 
 A regularizer has ``penalty(weights, lmbda, n)`` (the term added to the cost),
@@ -59,9 +59,9 @@ class L2Regularizer:
 
 
 class L1Regularizer:
-    """L1 regularization, lambda / n sum |w| (eq. 95): keeps a few large weights.
+    """L1 regularization, lambda / n sum ``|w|`` (eq. 95): keeps a few large weights.
 
-    |w| has no derivative at w = 0; like the book, take sgn(0) = 0 (eq. 96-97).
+    ``|w|`` has no derivative at w = 0; like the book, take sgn(0) = 0 (eq. 96-97).
     """
 
     name = "l1"
