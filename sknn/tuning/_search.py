@@ -50,20 +50,20 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
     networks. Each stage below finds one value and carries it into the next;
     each uses the settings the previous stages chose:
 
-    1. ``"learning_rate_threshold"`` ("Learning rate"): the largest eta whose
-       training cost falls during the first epochs (judged on ``history_``,
-       not a score); eta becomes ``threshold_fraction`` of it.
-    2. ``"epochs"``: no-improvement-in-n early stopping on each fold; later
-       candidates all train that many epochs.
-    3. ``"activation"``, 4. ``"architecture"``: the neurons (with a suitable
-       initializer), then the width and depth, grown while the CV score
-       improves; each new network gets its own eta from a new threshold.
-    5. ``"lmbda"``, 6. ``"learning_rate"``: lambda by factors of ten, then
-       eta again around the current value, on the CV score.
-    7. ``"cost"``, 8. ``"momentum"``, 9. ``"schedule"``, 10. ``"dropout"``:
-       the output cost, momentum, the halving schedule, and dropout if the
-       network overfits; a change is kept only if it scores clearly better.
-    11. ``"batch_size"``: the fastest size whose CV score is about the best.
+    - ``"learning_rate_threshold"`` ("Learning rate"): the largest eta whose
+      training cost falls during the first epochs (judged on ``history_``,
+      not a score); eta becomes ``threshold_fraction`` of it.
+    - ``"epochs"``: no-improvement-in-n early stopping on each fold; later
+      candidates all train that many epochs.
+    - ``"activation"``, then ``"architecture"``: the neurons (with a suitable
+      initializer), then the width and depth, grown while the CV score
+      improves; each new network gets its own eta from a new threshold.
+    - ``"lmbda"``, then ``"learning_rate"``: lambda by factors of ten, then
+      eta again around the current value, on the CV score.
+    - ``"cost"``, ``"momentum"``, ``"schedule"``, ``"dropout"``, in that
+      order: the output cost, momentum, the halving schedule, and dropout if
+      the network overfits; a change is kept only if it scores clearly better.
+    - ``"batch_size"``: the fastest size whose CV score is about the best.
 
     A budget (``max_time``, ``max_fits``) skips the stages there is no time
     for, and the report says so; ``docs/tuning.md`` gives the details.
