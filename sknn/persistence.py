@@ -56,7 +56,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import auto_learning_rate
+from ._learning_rate import auto_learning_rate
 from .activations import ACTIVATIONS
 
 FORMAT_NAME = "sknn-model"
