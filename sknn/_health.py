@@ -139,9 +139,7 @@ def forward_with_gradient_flow(network, X):
     or 1, passes none. Rows go in chunks (``gen_batches``), so one pass gives
     both the answer and the outputs the failed-to-learn check compares.
     """
-    activations = [network.activation] * (len(network.weights) - 1) + [
-        network.cost.output_activation
-    ]
+    activations = network._layer_activations()
     n_hidden = len(network.weights) - 1
     passing = [np.zeros(w.shape[1], bool) for w in network.weights[:-1]]
     outputs = np.empty((X.shape[0], network.weights[-1].shape[1]), X.dtype)
