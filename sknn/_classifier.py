@@ -11,14 +11,10 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 
-from ._base import (
-    BaseMLPBook,
-    DivergenceWarning,
-    FailedToLearnWarning,
-    TrainingInterruptedWarning,
-    _resolve,
-)
+from ._base import BaseMLPBook, TrainingInterruptedWarning
 from ._features import HiddenFeaturesMixin
+from ._fit_checks import _resolve
+from ._health import DivergenceWarning, FailedToLearnWarning
 from ._monitoring import count_correct
 from ._sklearn_private import _fit_context
 from .costs import COSTS

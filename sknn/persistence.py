@@ -47,7 +47,6 @@ models instead.
 
 import itertools
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -56,14 +55,17 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import auto_learning_rate
+from ._learning_rate import auto_learning_rate
+from ._model_format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    ModelFileError,
+    _array,
+    _hyperparameters,
+    _json_number,
+    _require,
+)
 from .activations import ACTIVATIONS
-
-FORMAT_NAME = "sknn-model"
-"""The value of the "format" field of every sknn model file."""
-
-FORMAT_VERSION = 1
-"""The layout version this sknn writes and reads."""
 
 __all__ = [
     "FORMAT_NAME",
@@ -77,53 +79,12 @@ __all__ = [
 ]
 
 
-class ModelFileError(ValueError):
-    """A model file (or JSON text) is not a readable sknn model."""
-
-
 def _estimator_classes():
     """The estimators a model file may hold, by name (imported late: they import us)."""
     from ._classifier import MLPClassifierBook
     from ._regressor import MLPRegressorBook
 
     return {cls.__name__: cls for cls in (MLPClassifierBook, MLPRegressorBook)}
-
-
-def _json_number(value):
-    """A float as JSON can hold it: non-finite numbers become null."""
-    if isinstance(value, float | np.floating) and not math.isfinite(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _hyperparameters(estimator):
-    params = estimator.get_params(deep=False)
-    stored = {}
-    for name, value in params.items():
-        if isinstance(value, tuple):
-            value = list(value)
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
-        if name == "callbacks" and value:
-            raise TypeError(
-                "callbacks cannot be saved as JSON: they are code. Save the model "
-                "with callbacks=None (set_params(callbacks=None)), or use skops."
-            )
-        if value is None or isinstance(value, bool | int | float | str):
-            stored[name] = _json_number(value)
-        elif isinstance(value, list) and all(
-            isinstance(v, bool | int | float | str | np.integer) for v in value
-        ):
-            stored[name] = [_json_number(v) for v in value]
-        else:
-            raise TypeError(
-                f"The hyperparameter {name}={value!r} cannot be saved as JSON, "
-                "which holds only names and numbers. Use one of the named "
-                "choices, or save the model with skops."
-            )
-    return stored
 
 
 def to_json(estimator):
@@ -230,34 +191,6 @@ def load(path):
     except UnicodeDecodeError as error:
         raise ModelFileError(f"{path} is not a text (JSON) file: {error}") from None
     return from_json(text, source=str(path))
-
-
-def _require(mapping, key, kind, where):
-    if not isinstance(mapping, dict) or key not in mapping:
-        raise ModelFileError(f"{where} lacks the field {key!r}.")
-    value = mapping[key]
-    if not isinstance(value, kind):
-        raise ModelFileError(
-            f"{where}: the field {key!r} should be {kind}, not {type(value).__name__}."
-        )
-    return value
-
-
-def _array(values, shape, dtype, what, where):
-    try:
-        array = np.array(values, dtype=dtype)
-    except (TypeError, ValueError) as error:
-        raise ModelFileError(
-            f"{where}: {what} is not an array of numbers ({error})."
-        ) from None
-    if array.shape != shape:
-        raise ModelFileError(
-            f"{where}: {what} has shape {array.shape}, but the layer sizes "
-            f"call for {shape}."
-        )
-    if not np.isfinite(array).all():
-        raise ModelFileError(f"{where}: {what} holds non-finite numbers.")
-    return array
 
 
 def from_json(text, *, source="the JSON text"):

@@ -14,7 +14,7 @@ import pytest
 from sklearn.utils.estimator_checks import check_classifiers_train
 
 from sknn import MLPClassifierBook
-from sknn._base import learning_rate_for
+from sknn._learning_rate import learning_rate_for
 
 GRID = list(
     itertools.product(
