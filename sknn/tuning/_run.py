@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils.parallel import Parallel
 
-from .._base import learning_rate_for
+from .._learning_rate import learning_rate_for
 from .._sklearn_private import _check_method_params, _safe_indexing
 from ._base import _find_network
 from ._decisions import _fmt, _margin, _predicted_seconds

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils.parallel import delayed
 
-from .._base import DivergenceWarning, FailedToLearnWarning
+from .._health import DivergenceWarning, FailedToLearnWarning
 from .._sklearn_private import _safe_indexing
 from ._base import StageResult, _find_network, _Stage
 from ._decisions import (
