@@ -29,6 +29,8 @@ the dtype of the weights (float32 for float32 input).
 
 import numpy as np
 
+from . import _compiled
+
 PREDICT_CHUNK_ROWS = 4096
 """Rows per chunk when evaluating a large X, so memory stays bounded."""
 
@@ -239,8 +241,54 @@ class Network:
         dropout=0.0,
         sample_weight=None,
         shuffle=True,
+        engine=None,
     ):
         """Run one epoch of mini-batch SGD over ``X`` and one-hot targets ``Y``.
+
+        The compiled loop of :mod:`sknn._compiled` runs it when it can (every
+        built-in activation, cost and regularizer, with SGD), the numpy loop
+        otherwise; both take the same steps from the same random numbers.
+        ``engine`` ("numpy", "compiled", "compiled_sparse"; default: the
+        ``SKNN_ENGINE`` environment variable, else automatic) forces one.
+        """
+        engine = _compiled.choose_engine(self, X, optimizer, engine)
+        options = dict(
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            rng=rng,
+            dropout=dropout,
+            sample_weight=sample_weight,
+            shuffle=shuffle,
+        )
+        if engine != "numpy":
+            return _compiled.train_epoch(
+                self,
+                X,
+                Y,
+                optimizer,
+                engine=engine,
+                row_scales=lambda weights, size: _row_scales(
+                    weights, learning_rate, size, self.dtype
+                ),
+                **options,
+            )
+        with _compiled.blas_threads(batch_size, self.layer_sizes):
+            return self._train_epoch_numpy(X, Y, optimizer, **options)
+
+    def _train_epoch_numpy(
+        self,
+        X,
+        Y,
+        optimizer,
+        *,
+        batch_size,
+        learning_rate,
+        rng,
+        dropout=0.0,
+        sample_weight=None,
+        shuffle=True,
+    ):
+        """The reference loop: one epoch of mini-batch SGD in numpy calls.
 
         The rows are shuffled (once per epoch, by index, so ``X`` is never
         copied whole), cut into mini-batches of ``batch_size`` (the last one

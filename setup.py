@@ -1,0 +1,38 @@
+"""Build the optional C training loop, sknn._cepoch.
+
+Everything else about the package is in pyproject.toml. The extension is
+optional: without a working C compiler the install still succeeds and sknn
+trains with its numpy core (``sknn.show_build()`` tells which one is used).
+Only the kernel's own floating-point rules are relaxed (reassociation, no
+errno, no trapping), never ``-ffast-math`` as a whole: that would also link
+``crtfastmath.o``, which sets flush-to-zero for the whole process.
+"""
+
+import sys
+
+from setuptools import Extension, setup
+
+if sys.platform == "win32":
+    compile_args = ["/O2"]
+else:
+    compile_args = [
+        "-O3",
+        "-fno-math-errno",
+        "-fno-trapping-math",
+        "-fassociative-math",
+        "-fno-signed-zeros",
+        "-freciprocal-math",
+        "-ffp-contract=fast",
+    ]
+
+setup(
+    ext_modules=[
+        Extension(
+            "sknn._cepoch",
+            sources=["sknn/_cepoch.c"],
+            depends=["sknn/_cepoch_kernel.h"],
+            extra_compile_args=compile_args,
+            optional=True,
+        )
+    ]
+)

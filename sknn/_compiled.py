@@ -1,0 +1,301 @@
+"""The compiled training loop: when it applies, and how its inputs are prepared.
+
+:mod:`sknn._network`'s numpy loop is the reference. The C extension
+``sknn._cepoch`` (built with the package when a C compiler is present) runs
+the same steps, mini-batch after mini-batch, without returning to Python: at
+the book's batch size of 10 a numpy step is mostly the fixed cost of some
+twenty numpy calls, and a compiled loop has none of it.
+
+Both paths consume the estimator's random numbers identically: the epoch's
+permutation is drawn in Python, and so are the dropout masks' uniforms, in
+the order the numpy loop draws them (batch after batch, hidden layer after
+hidden layer). With the same start the two paths therefore reach the same
+weights, up to floating-point rounding.
+
+The first layer reads its input either densely or, when most inputs are
+zero (MNIST's pixels are about 80% zeros) or ``X`` is a scipy sparse matrix,
+through each row's nonzero (index, value) pairs, so its forward product and
+its weight step touch only the weights of nonzero inputs. The CSR form of a
+dense ``X`` is kept for as long as that ``X`` is alive, so warm-started and
+``partial_fit`` calls on the same array do not rebuild it.
+"""
+
+import contextlib
+import os
+import weakref
+
+import numpy as np
+
+from .activations import ReLU, Sigmoid, Tanh
+from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from .optimizers import SGD
+from .regularizers import L1Regularizer, L2Regularizer, NoRegularizer
+
+try:
+    from . import _cepoch
+except ImportError as error:  # no compiler at install time: numpy core only
+    _cepoch = None
+    UNAVAILABLE_REASON = f"the C extension sknn._cepoch is not built ({error})"
+else:
+    UNAVAILABLE_REASON = None
+
+ENGINES = ("numpy", "compiled", "compiled_sparse")
+"""The training loops: numpy, compiled with a dense first layer, or a sparse one."""
+
+SPARSE_DENSITY = 0.5
+"""Below this fraction of nonzero inputs, the first layer goes by nonzero inputs."""
+
+BLOCK_UNIFORMS = 1 << 20
+"""Dropout uniforms drawn per compiled call (bounds their memory, 4-8 MB)."""
+
+_ACTIVATION_CODES = {Sigmoid: 0, Tanh: 1, ReLU: 2}
+_REGULARIZER_CODES = {NoRegularizer: 0, L2Regularizer: 1, L1Regularizer: 2}
+_COSTS = (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)
+
+
+_blas_controller = None
+
+LARGE_BATCH_FLOPS = 2_000_000
+"""A batch's first-layer product above this many FLOPs gets two BLAS threads."""
+
+
+def blas_threads(batch_size, layer_sizes):
+    """A context limiting numpy's BLAS to one thread for small products.
+
+    At the book's batch size a second thread gains nothing, and when another
+    process holds the second core it made batch-100 epochs many times slower;
+    large batches keep the BLAS library's own thread count.
+    """
+    global _blas_controller
+    if batch_size * layer_sizes[0] * layer_sizes[1] * 2 > LARGE_BATCH_FLOPS:
+        return contextlib.nullcontext()
+    if _blas_controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _blas_controller = False
+        else:
+            _blas_controller = ThreadpoolController()
+    if not _blas_controller:
+        return contextlib.nullcontext()
+    return _blas_controller.limit(limits=1, user_api="blas")
+
+
+def _kind(obj):
+    return obj if isinstance(obj, type) else type(obj)
+
+
+def supports(network, optimizer):
+    """Whether the compiled loop can run this network: the built-in parts only.
+
+    A user-defined activation, cost, regularizer or optimizer trains with the
+    numpy loop, which calls whatever methods they define.
+    """
+    return (
+        _cepoch is not None
+        and network.dtype in (np.float32, np.float64)
+        and _kind(network.activation) in _ACTIVATION_CODES
+        and _kind(network.cost) in _COSTS
+        and type(optimizer) is SGD
+        and _kind(optimizer.regularizer) in _REGULARIZER_CODES
+        and len(network.weights) <= 64
+    )
+
+
+def choose_engine(network, X, optimizer, requested=None):
+    """The loop to train with: ``requested``, else ``SKNN_ENGINE``, else automatic.
+
+    Automatic: the compiled loop whenever it supports the network, with the
+    sparse first layer for scipy sparse input or a dense ``X`` with fewer than
+    :data:`SPARSE_DENSITY` nonzeros; otherwise numpy. Asking for a compiled
+    loop that cannot run raises, so a benchmark never times the wrong one.
+    """
+    requested = requested or os.environ.get("SKNN_ENGINE") or None
+    if requested not in (None, "auto", *ENGINES):
+        raise ValueError(
+            f"Unknown training engine {requested!r}; use one of {ENGINES} or 'auto'."
+        )
+    compiled_ok = supports(network, optimizer)
+    if requested in (None, "auto"):
+        if not compiled_ok:
+            return "numpy"
+        if _is_sparse(X) or _density(X, network.dtype) < SPARSE_DENSITY:
+            return "compiled_sparse"
+        return "compiled"
+    if requested != "numpy" and not compiled_ok:
+        reason = UNAVAILABLE_REASON or (
+            "it runs the built-in activations, costs, regularizers and SGD only"
+        )
+        raise ValueError(f"The {requested!r} engine cannot train this model: {reason}.")
+    return requested
+
+
+def _is_sparse(X):
+    return hasattr(X, "tocsr") and not isinstance(X, np.ndarray)
+
+
+def _density(X, dtype):
+    if _is_kernel_ready(X, dtype):
+        return _first_layer(X).density
+    return np.count_nonzero(X) / max(X.size, 1)
+
+
+def _is_kernel_ready(X, dtype):
+    return isinstance(X, np.ndarray) and X.dtype == dtype and X.flags.c_contiguous
+
+
+class _FirstLayerInput:
+    """X's rows as the kernel reads them: dense, and CSR when asked for."""
+
+    def __init__(self, X):
+        self.X = X
+        self.csr = None
+        self.density = None
+
+
+_last_input = {"key": None, "ref": None, "value": None}
+
+
+def _first_layer(X):
+    """The cached :class:`_FirstLayerInput` of this very ``X`` (one array at a time)."""
+    key = (id(X), X.shape, X.dtype.str, X.__array_interface__["data"][0])
+    ref = _last_input["ref"]
+    if _last_input["key"] == key and ref is not None and ref() is X:
+        return _last_input["value"]
+    value = _FirstLayerInput(X)
+    indptr = np.empty(X.shape[0] + 1, np.int64)
+    _cepoch.count_row_nonzeros(X, indptr)
+    value.density = indptr[-1] / max(X.size, 1)
+    value.indptr = indptr
+    try:
+        ref = weakref.ref(X)
+    except TypeError:
+        ref = None
+    _last_input.update(key=key, ref=ref, value=value)
+    return value
+
+
+def _csr_arrays(X, dtype):
+    """(indptr int64, indices int32, data in ``dtype``) of X's rows."""
+    if _is_sparse(X):
+        csr = X.tocsr()
+        if not csr.has_canonical_format:
+            csr = csr.copy()
+            csr.sum_duplicates()
+        indices = np.ascontiguousarray(csr.indices, np.int32)
+        if indices.size and (indices.min() < 0 or indices.max() >= X.shape[1]):
+            raise ValueError("X's sparse structure holds a column index outside X.")
+        return (
+            np.ascontiguousarray(csr.indptr, np.int64),
+            indices,
+            np.ascontiguousarray(csr.data, dtype),
+        )
+    X = np.ascontiguousarray(X, dtype)
+    first = _first_layer(X)
+    if first.csr is None:
+        indptr = first.indptr
+        indices = np.empty(indptr[-1], np.int32)
+        data = np.empty(indptr[-1], X.dtype)
+        _cepoch.fill_csr(X, indptr, indices, data)
+        first.csr = (indptr, indices, data)
+    return first.csr
+
+
+def train_epoch(
+    network,
+    X,
+    Y,
+    optimizer,
+    *,
+    engine,
+    batch_size,
+    learning_rate,
+    rng,
+    dropout,
+    sample_weight,
+    shuffle,
+    row_scales,
+):
+    """One epoch of the numpy loop's mini-batch SGD, in compiled blocks of batches.
+
+    ``row_scales(weights, size)`` is the numpy loop's own function for the
+    output error's row factors, so both paths scale rows identically.
+    """
+    dtype = network.dtype
+    n_samples = X.shape[0]
+    order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
+    order = np.ascontiguousarray(order, np.int64)
+    weights_in_order = None if sample_weight is None else sample_weight[order]
+    Y = np.ascontiguousarray(Y, dtype)
+    if engine == "compiled_sparse":
+        indptr, indices, data = _csr_arrays(X, dtype)
+        dense_X = None
+    else:
+        if _is_sparse(X):
+            raise ValueError("The 'compiled' engine needs a dense X.")
+        indptr = indices = data = None
+        dense_X = np.ascontiguousarray(X, dtype)
+    lmbda_over_n = optimizer.lmbda / optimizer.n_samples
+    rate = learning_rate * lmbda_over_n
+    regularizer = _REGULARIZER_CODES[_kind(optimizer.regularizer)] if rate else 0
+    velocities = (None, None)
+    if optimizer.momentum != 0.0:
+        if optimizer.weight_velocities is None:
+            optimizer.weight_velocities = [np.zeros_like(w) for w in network.weights]
+            optimizer.bias_velocities = [np.zeros_like(b) for b in network.biases]
+        velocities = (optimizer.weight_velocities, optimizer.bias_velocities)
+    lazy = int(
+        engine == "compiled_sparse" and regularizer == 1 and velocities[0] is None
+    ) and (0.0 < rate < 1.0)
+    cost = _kind(network.cost)
+    hidden_units = sum(network.layer_sizes[1:-1])
+    full_batches_end = n_samples - n_samples % batch_size
+    for start, stop, size in (
+        (0, full_batches_end, batch_size),
+        (full_batches_end, n_samples, n_samples - full_batches_end),
+    ):
+        if size == 0:
+            continue
+        scales = row_scales(
+            None if weights_in_order is None else weights_in_order[start:stop], size
+        )
+        per_batch = size * hidden_units if dropout else 0
+        block_rows = size * max(1, BLOCK_UNIFORMS // max(per_batch, 1))
+        for block_start in range(start, stop, block_rows):
+            block_stop = min(stop, block_start + block_rows)
+            uniforms = (
+                rng.random((block_stop - block_start) // size * per_batch, dtype=dtype)
+                if dropout
+                else None
+            )
+            weighted = isinstance(scales, np.ndarray)
+            _cepoch.train_block(
+                int(dtype == np.float64),
+                _ACTIVATION_CODES[_kind(network.activation)],
+                int(cost is LogLikelihoodCost),
+                int(cost is QuadraticCost),
+                regularizer,
+                rate,
+                float(optimizer.momentum),
+                float(dropout),
+                0.0 if weighted else float(scales),
+                int(lazy),
+                block_start,
+                block_stop,
+                size,
+                dense_X,
+                indptr,
+                indices,
+                data,
+                Y,
+                order,
+                np.ascontiguousarray(
+                    scales[block_start - start : block_stop - start].ravel()
+                )
+                if weighted
+                else None,
+                uniforms,
+                network.weights,
+                network.biases,
+                *velocities,
+            )

@@ -1,0 +1,209 @@
+"""The compiled training loops take the numpy loop's steps: same start, same weights.
+
+Each test trains copies of one network for an epoch from the same weights and
+the same random generator state (so the same batch order and dropout masks)
+with the numpy loop and with each compiled one, and compares the weights,
+biases and momentum velocities they end with.
+"""
+
+import copy
+import itertools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+from sknn import MLPClassifierBook
+from sknn._network import Network
+from sknn.activations import ACTIVATIONS, Sigmoid
+from sknn.costs import COSTS, CrossEntropyCost
+from sknn.optimizers import SGD
+from sknn.regularizers import REGULARIZERS
+
+cepoch = pytest.importorskip(
+    "sknn._cepoch", reason="the C extension is not built; only numpy trains"
+)
+
+LAYER_SIZES = [12, 7, 5, 4]
+N_SAMPLES = 40
+BATCH_SIZE = 6  # 40 = 6 x 6 + 4: a smaller last batch too
+TOLERANCE = {
+    np.float64: {"rtol": 1e-9, "atol": 1e-12},
+    np.float32: {"rtol": 2e-4, "atol": 2e-5},
+}
+
+
+@pytest.fixture(params=cepoch.available_isas())
+def isa(request):
+    """Every kernel variant this CPU can run, restored to the default afterwards."""
+    default = cepoch.isa()
+    cepoch.set_isa(request.param)
+    yield request.param
+    cepoch.set_isa(default)
+
+
+def make_problem(activation, cost, dtype, seed=0):
+    """A two-hidden-layer network and inputs that are about 70% zeros, like images."""
+    rng = np.random.default_rng(seed)
+    weights = [
+        (rng.standard_normal((n_in, n_out)) * 0.7).astype(dtype)
+        for n_in, n_out in itertools.pairwise(LAYER_SIZES)
+    ]
+    biases = [(rng.standard_normal(n) * 0.3).astype(dtype) for n in LAYER_SIZES[1:]]
+    X = rng.random((N_SAMPLES, LAYER_SIZES[0]))
+    X[rng.random(X.shape) < 0.7] = 0.0
+    Y = np.eye(LAYER_SIZES[-1])[rng.integers(0, LAYER_SIZES[-1], N_SAMPLES)]
+    network = Network(weights, biases, ACTIVATIONS[activation], COSTS[cost])
+    return network, X.astype(dtype), Y.astype(dtype)
+
+
+def train_copy(network, X, Y, engine, *, regularizer, lmbda, momentum, epochs=1, **kw):
+    network = copy.deepcopy(network)
+    optimizer = SGD(REGULARIZERS[regularizer], lmbda, N_SAMPLES, momentum)
+    rng = np.random.default_rng(42)
+    for _ in range(epochs):
+        network.train_epoch(
+            X,
+            Y,
+            optimizer,
+            batch_size=BATCH_SIZE,
+            learning_rate=kw.get("learning_rate", 0.5),
+            rng=rng,
+            dropout=kw.get("dropout", 0.0),
+            sample_weight=kw.get("sample_weight"),
+            engine=engine,
+        )
+    state = network.weights + network.biases
+    if momentum:
+        state += optimizer.weight_velocities + optimizer.bias_velocities
+    # what the generator draws next shows that both consumed the same numbers
+    return state, rng.random()
+
+
+def assert_same_state(expected, actual, dtype):
+    (expected_arrays, expected_next), (actual_arrays, actual_next) = expected, actual
+    assert expected_next == actual_next
+    for e, a in zip(expected_arrays, actual_arrays):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, e, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("regularizer", sorted(REGULARIZERS))
+@pytest.mark.parametrize("cost", sorted(COSTS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_compiled_loops_take_the_numpy_steps(activation, cost, regularizer, dtype, isa):
+    network, X, Y = make_problem(activation, cost, dtype)
+    weights = np.random.default_rng(1).uniform(0.0, 3.0, N_SAMPLES)
+    for sample_weight, (dropout, momentum) in itertools.product(
+        (None, weights), ((0.0, 0.0), (0.5, 0.9))
+    ):
+        settings = dict(
+            regularizer=regularizer,
+            lmbda=5.0,
+            momentum=momentum,
+            dropout=dropout,
+            sample_weight=sample_weight,
+        )
+        expected = train_copy(network, X, Y, "numpy", **settings)
+        for engine in ("compiled", "compiled_sparse"):
+            actual = train_copy(network, X, Y, engine, **settings)
+            assert_same_state(expected, actual, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_first_layer_folds_a_decayed_l2_scale_back_into_the_weights(dtype, isa):
+    # eta lambda / n = 0.7 shrinks the lazy scale 0.3x a step, past its floor
+    network, X, Y = make_problem("sigmoid", "cross_entropy", dtype)
+    settings = dict(regularizer="l2", lmbda=0.7 * N_SAMPLES, momentum=0.0, epochs=3)
+    settings["learning_rate"] = 1.0
+    expected = train_copy(network, X, Y, "numpy", **settings)
+    actual = train_copy(network, X, Y, "compiled_sparse", **settings)
+    assert_same_state(expected, actual, dtype)
+
+
+@pytest.mark.parametrize("regularizer", sorted(REGULARIZERS))
+def test_csr_input_trains_like_the_dense_array(regularizer):
+    network, X, Y = make_problem("sigmoid", "cross_entropy", np.float32)
+    settings = dict(regularizer=regularizer, lmbda=5.0, momentum=0.5, dropout=0.2)
+    expected = train_copy(network, X, Y, "numpy", **settings)
+    for matrix in (scipy.sparse.csr_matrix(X), scipy.sparse.csc_array(X)):
+        actual = train_copy(network, matrix, Y, "compiled_sparse", **settings)
+        assert_same_state(expected, actual, np.float32)
+    automatic = train_copy(network, scipy.sparse.csr_matrix(X), Y, None, **settings)
+    assert_same_state(expected, automatic, np.float32)
+
+
+def test_estimator_trains_the_same_with_each_engine(digits_split, monkeypatch):
+    X_train, _, y_train, _ = digits_split
+    fitted = {}
+    for engine in ("numpy", "compiled", "compiled_sparse"):
+        monkeypatch.setenv("SKNN_ENGINE", engine)
+        clf = MLPClassifierBook(
+            hidden_layer_sizes=20, epochs=2, lmbda=1.0, momentum=0.5, random_state=0
+        )
+        fitted[engine] = clf.fit(X_train.astype(np.float32), y_train)
+    for engine in ("compiled", "compiled_sparse"):
+        for expected, actual in zip(fitted["numpy"].coefs_, fitted[engine].coefs_):
+            np.testing.assert_allclose(actual, expected, **TOLERANCE[np.float32])
+
+
+def test_unknown_engine_is_refused(digits_split, monkeypatch):
+    X_train, _, y_train, _ = digits_split
+    monkeypatch.setenv("SKNN_ENGINE", "gpu")
+    with pytest.raises(ValueError, match="Unknown training engine 'gpu'"):
+        MLPClassifierBook(epochs=1).fit(X_train, y_train)
+
+
+def test_custom_cost_trains_with_numpy_and_refuses_compiled(digits_split, monkeypatch):
+    class HalvedCrossEntropy:
+        output_activation = Sigmoid
+
+        @staticmethod
+        def fn(a, y):
+            return 0.5 * CrossEntropyCost.fn(a, y)
+
+        @staticmethod
+        def delta(a, y, out, scratch):
+            np.subtract(a, y, out=out)
+            np.multiply(out, 0.5, out=out)
+
+    X_train, _, y_train, _ = digits_split
+    clf = MLPClassifierBook(cost=HalvedCrossEntropy(), epochs=2, random_state=0)
+    automatic = clf.fit(X_train, y_train).coefs_
+    monkeypatch.setenv("SKNN_ENGINE", "numpy")
+    for expected, actual in zip(clf.fit(X_train, y_train).coefs_, automatic):
+        np.testing.assert_array_equal(actual, expected)
+    monkeypatch.setenv("SKNN_ENGINE", "compiled")
+    with pytest.raises(ValueError, match="built-in activations, costs"):
+        clf.fit(X_train, y_train)
+
+
+FALLBACK_SCRIPT = """
+import sys, warnings
+sys.modules["sknn._cepoch"] = None  # as if the extension had failed to build
+warnings.simplefilter("error")
+import numpy as np
+from sklearn.datasets import load_digits
+from sknn import MLPClassifierBook
+X, y = load_digits(return_X_y=True)
+clf = MLPClassifierBook(epochs=2, momentum=0.5, dropout=0.2, random_state=0)
+print(clf.fit(X / 16, y).score(X / 16, y))
+"""
+
+
+def test_without_the_extension_numpy_trains_silently():
+    env = {k: v for k, v in os.environ.items() if k != "SKNN_ENGINE"}
+    result = subprocess.run(
+        [sys.executable, "-c", FALLBACK_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert float(result.stdout) > 0.8
