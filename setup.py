@@ -3,9 +3,10 @@
 Everything else about the package is in pyproject.toml. The extension is
 optional: without a working C compiler the install still succeeds and sknn
 trains with its numpy core (``sknn.show_build()`` tells which one is used).
-Only the kernel's own floating-point rules are relaxed (reassociation, no
-errno, no trapping), never ``-ffast-math`` as a whole: that would also link
-``crtfastmath.o``, which sets flush-to-zero for the whole process.
+The kernel vectorises explicitly (GCC/clang vector extensions), so it needs
+no reassociation: only errno and trapping are dropped and FMA contraction is
+allowed. Never ``-ffast-math``: it would also link ``crtfastmath.o``, which
+sets flush-to-zero for the whole process.
 """
 
 import sys
@@ -19,9 +20,7 @@ else:
         "-O3",
         "-fno-math-errno",
         "-fno-trapping-math",
-        "-fassociative-math",
-        "-fno-signed-zeros",
-        "-freciprocal-math",
+        "-Wno-psabi",
         "-ffp-contract=fast",
     ]
 

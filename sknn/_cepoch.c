@@ -23,6 +23,13 @@ enum { REG_NONE = 0, REG_L2 = 1, REG_L1 = 2 };
 #define LAZY_SCALE_FLOOR 1e-4
 #define MAX_LAYERS 64
 
+/* 32-byte vectors (GCC and clang vector extensions): one AVX register, or
+ * two SSE2 registers in the baseline build. */
+typedef float vec_f32 __attribute__((vector_size(32), aligned(32)));
+typedef int32_t ivec_f32 __attribute__((vector_size(32), aligned(32)));
+typedef double vec_f64 __attribute__((vector_size(32), aligned(32)));
+typedef int64_t ivec_f64 __attribute__((vector_size(32), aligned(32)));
+
 typedef struct {
     int n_layers;
     int64_t sizes[MAX_LAYERS + 1];
@@ -44,22 +51,38 @@ typedef struct {
 
 /* float32, baseline */
 #define REAL float
+#define REAL_IS_FLOAT 1
+#define VEC vec_f32
+#define IVEC ivec_f32
+#define LANES 8
 #define EXP expf
 #define TANH tanhf
 #define NAME(x) x##_f32_base
 #include "_cepoch_kernel.h"
 #undef REAL
+#undef REAL_IS_FLOAT
+#undef VEC
+#undef IVEC
+#undef LANES
 #undef EXP
 #undef TANH
 #undef NAME
 
 /* float64, baseline */
 #define REAL double
+#define REAL_IS_FLOAT 0
+#define VEC vec_f64
+#define IVEC ivec_f64
+#define LANES 4
 #define EXP exp
 #define TANH tanh
 #define NAME(x) x##_f64_base
 #include "_cepoch_kernel.h"
 #undef REAL
+#undef REAL_IS_FLOAT
+#undef VEC
+#undef IVEC
+#undef LANES
 #undef EXP
 #undef TANH
 #undef NAME
@@ -74,21 +97,37 @@ typedef struct {
 #endif
 
 #define REAL float
+#define REAL_IS_FLOAT 1
+#define VEC vec_f32
+#define IVEC ivec_f32
+#define LANES 8
 #define EXP expf
 #define TANH tanhf
 #define NAME(x) x##_f32_avx2
 #include "_cepoch_kernel.h"
 #undef REAL
+#undef REAL_IS_FLOAT
+#undef VEC
+#undef IVEC
+#undef LANES
 #undef EXP
 #undef TANH
 #undef NAME
 
 #define REAL double
+#define REAL_IS_FLOAT 0
+#define VEC vec_f64
+#define IVEC ivec_f64
+#define LANES 4
 #define EXP exp
 #define TANH tanh
 #define NAME(x) x##_f64_avx2
 #include "_cepoch_kernel.h"
 #undef REAL
+#undef REAL_IS_FLOAT
+#undef VEC
+#undef IVEC
+#undef LANES
 #undef EXP
 #undef TANH
 #undef NAME

@@ -55,7 +55,7 @@ _COSTS = (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)
 
 _blas_controller = None
 
-LARGE_BATCH_FLOPS = 2_000_000
+LARGE_BATCH_FLOPS = 50_000_000
 """A batch's first-layer product above this many FLOPs gets two BLAS threads."""
 
 
