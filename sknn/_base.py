@@ -233,6 +233,7 @@ class BaseMLPBook(FitPlanMixin, CallbackSupportMixin, BaseEstimator):
         self._install(plan)
         X, Y, sample_weight, y = plan.train
         network = Network(plan.coefs, plan.intercepts, plan.activation, plan.cost)
+        training_rows = network.training_input(X)
         parameters = plan.coefs + plan.intercepts
         batch_size = min(self.batch_size, X.shape[0])
         validation_n = (
@@ -262,7 +263,7 @@ class BaseMLPBook(FitPlanMixin, CallbackSupportMixin, BaseEstimator):
                 started = time.perf_counter()
                 with np.errstate(over="ignore", invalid="ignore"):
                     batch_cost = network.train_epoch(
-                        X,
+                        training_rows,
                         Y,
                         plan.optimizer,
                         batch_size=batch_size,

@@ -498,39 +498,114 @@ static PyObject *py_fill_csr(PyObject *self, PyObject *args)
     {
         const int64_t rows = xv->shape[0], cols = xv->shape[1];
         const int64_t *ip = (const int64_t *)pp;
-        if (n_items(pv) != rows + 1 || n_items(iv) < ip[rows] || n_items(dv) < ip[rows]) {
+        /* branch-free: every input is written, and the next one overwrites it
+         * unless it was nonzero; hence a row's worth of spare slots at the end */
+        if (n_items(pv) != rows + 1 || n_items(iv) < ip[rows] + cols ||
+            n_items(dv) < ip[rows] + cols) {
             PyErr_SetString(PyExc_ValueError, "indptr does not match the arrays");
             goto done;
         }
         int32_t *ix = (int32_t *)ipp;
         const int dbl = xv->itemsize == 8;
-        Py_BEGIN_ALLOW_THREADS
         int64_t q = 0;
+        Py_BEGIN_ALLOW_THREADS
         for (int64_t r = 0; r < rows; r++) {
-            const int64_t end = ip[r + 1];
+            if (q != ip[r]) /* X changed since indptr was counted */
+                break;
             if (dbl) {
                 const double *x = (const double *)xp + r * cols;
                 double *d = (double *)dp;
-                for (int64_t k = 0; k < cols && q < end; k++)
-                    if (x[k] != 0.0) {
-                        ix[q] = (int32_t)k;
-                        d[q++] = x[k];
-                    }
+                for (int64_t k = 0; k < cols; k++) {
+                    ix[q] = (int32_t)k;
+                    d[q] = x[k];
+                    q += x[k] != 0.0;
+                }
             } else {
                 const float *x = (const float *)xp + r * cols;
                 float *d = (float *)dp;
-                for (int64_t k = 0; k < cols && q < end; k++)
-                    if (x[k] != 0.0f) {
-                        ix[q] = (int32_t)k;
-                        d[q++] = x[k];
-                    }
+                for (int64_t k = 0; k < cols; k++) {
+                    ix[q] = (int32_t)k;
+                    d[q] = x[k];
+                    q += x[k] != 0.0f;
+                }
             }
-            q = end;
         }
         Py_END_ALLOW_THREADS
+        if (q != ip[rows]) {
+            PyErr_SetString(PyExc_ValueError, "X changed while its CSR form was built");
+            goto done;
+        }
     }
     result = Py_None;
     Py_INCREF(result);
+done:
+    release_views(v);
+    PyMem_Free(v);
+    return result;
+}
+
+#define CSR_MATCHES_ROWS(REAL_T)                                                       \
+    do {                                                                               \
+        const REAL_T *d = (const REAL_T *)dp;                                          \
+        for (int64_t r = 0; r < rows && same; r++) {                                   \
+            const REAL_T *x = (const REAL_T *)xp + r * cols;                           \
+            int64_t q = ip[r];                                                         \
+            const int64_t end = ip[r + 1];                                             \
+            for (int64_t k = 0; k < cols; k++) {                                       \
+                if (x[k] != (REAL_T)0) {                                               \
+                    if (q >= end || ix[q] != k || d[q] != x[k]) {                      \
+                        same = 0;                                                      \
+                        break;                                                         \
+                    }                                                                  \
+                    q++;                                                               \
+                }                                                                      \
+            }                                                                          \
+            same = same && q == end;                                                   \
+        }                                                                              \
+    } while (0)
+
+/* Whether the CSR arrays still hold exactly the nonzeros of X. */
+static PyObject *py_csr_matches(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *X, *indptr, *indices, *data;
+    if (!PyArg_ParseTuple(args, "OOOO", &X, &indptr, &indices, &data))
+        return NULL;
+    Views *v = (Views *)PyMem_Calloc(1, sizeof(Views));
+    if (v == NULL)
+        return PyErr_NoMemory();
+    PyObject *result = NULL;
+    Py_buffer *xv, *pv, *iv, *dv;
+    void *xp, *pp, *ipp, *dp;
+    if (PyObject_GetBuffer(X, &v->views[0], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        goto done;
+    v->n = 1;
+    xv = &v->views[0];
+    xp = xv->buf;
+    if (xv->ndim != 2 || (xv->itemsize != 4 && xv->itemsize != 8)) {
+        PyErr_SetString(PyExc_ValueError, "X must be 2-d float32 or float64");
+        goto done;
+    }
+    if (get_buffer(v, indptr, 8, 0, 0, "indptr", &pp, &pv) < 0 ||
+        get_buffer(v, indices, 4, 0, 0, "indices", &ipp, &iv) < 0 ||
+        get_buffer(v, data, xv->itemsize, 0, 0, "data", &dp, &dv) < 0)
+        goto done;
+    {
+        const int64_t rows = xv->shape[0], cols = xv->shape[1];
+        const int64_t *ip = (const int64_t *)pp;
+        const int32_t *ix = (const int32_t *)ipp;
+        int same = n_items(pv) == rows + 1 && n_items(iv) >= ip[rows] &&
+                   n_items(dv) >= ip[rows];
+        if (same) {
+            Py_BEGIN_ALLOW_THREADS
+            if (xv->itemsize == 8)
+                CSR_MATCHES_ROWS(double);
+            else
+                CSR_MATCHES_ROWS(float);
+            Py_END_ALLOW_THREADS
+        }
+        result = PyBool_FromLong(same);
+    }
 done:
     release_views(v);
     PyMem_Free(v);
@@ -548,6 +623,8 @@ static PyMethodDef methods[] = {
      "Write the CSR indptr of a dense 2-d array."},
     {"fill_csr", py_fill_csr, METH_VARARGS,
      "Write the CSR indices and data of a dense 2-d array, given its indptr."},
+    {"csr_matches", py_csr_matches, METH_VARARGS,
+     "Whether CSR arrays hold exactly the nonzeros of a dense 2-d array."},
     {NULL, NULL, 0, NULL},
 };
 

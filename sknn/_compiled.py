@@ -102,7 +102,7 @@ def supports(network, optimizer):
     )
 
 
-def choose_engine(network, X, optimizer, requested=None):
+def choose_engine(network, data, optimizer, requested=None):
     """The loop to train with: ``requested``, else ``SKNN_ENGINE``, else automatic.
 
     Automatic: the compiled loop whenever it supports the network, with the
@@ -119,7 +119,7 @@ def choose_engine(network, X, optimizer, requested=None):
     if requested in (None, "auto"):
         if not compiled_ok:
             return "numpy"
-        if _is_sparse(X) or _density(X, network.dtype) < SPARSE_DENSITY:
+        if data.density(network.dtype) < SPARSE_DENSITY:
             return "compiled_sparse"
         return "compiled"
     if requested != "numpy" and not compiled_ok:
@@ -134,71 +134,99 @@ def _is_sparse(X):
     return hasattr(X, "tocsr") and not isinstance(X, np.ndarray)
 
 
-def _density(X, dtype):
-    if _is_kernel_ready(X, dtype):
-        return _first_layer(X).density
-    return np.count_nonzero(X) / max(X.size, 1)
+class TrainingInput:
+    """The training rows ``X`` as the loops read them, prepared once per fit.
 
-
-def _is_kernel_ready(X, dtype):
-    return isinstance(X, np.ndarray) and X.dtype == dtype and X.flags.c_contiguous
-
-
-class _FirstLayerInput:
-    """X's rows as the kernel reads them: dense, and CSR when asked for."""
+    ``X`` as given (the numpy loop gathers its rows), its density, and the
+    CSR arrays (indptr int64, indices int32, data) the sparse first layer
+    reads, each worked out when first needed.
+    """
 
     def __init__(self, X):
         self.X = X
-        self.csr = None
-        self.density = None
+        self.shape = X.shape
+        self._indptr = None
+        self._density = None
+        self._csr = None
+
+    def _kernel_ready(self, dtype):
+        X = self.X
+        return isinstance(X, np.ndarray) and X.dtype == dtype and X.flags.c_contiguous
+
+    def density(self, dtype):
+        """The fraction of nonzero inputs (1 counts as dense)."""
+        if self._density is None:
+            X = self.X
+            if _is_sparse(X):
+                self._density = X.nnz / max(X.shape[0] * X.shape[1], 1)
+            elif self._kernel_ready(dtype):
+                self._indptr = np.empty(X.shape[0] + 1, np.int64)
+                _cepoch.count_row_nonzeros(X, self._indptr)
+                self._density = self._indptr[-1] / max(X.size, 1)
+            else:
+                self._density = np.count_nonzero(X) / max(X.size, 1)
+        return self._density
+
+    def csr(self, dtype):
+        """(indptr int64, indices int32, data in ``dtype``) of the rows."""
+        if self._csr is None or self._csr[2].dtype != dtype:
+            self._csr = self._build_csr(dtype)
+        return self._csr
+
+    def _build_csr(self, dtype):
+        X = self.X
+        if _is_sparse(X):
+            csr = X.tocsr()
+            if not csr.has_canonical_format:
+                csr = csr.copy()
+                csr.sum_duplicates()
+            indices = np.ascontiguousarray(csr.indices, np.int32)
+            if indices.size and (indices.min() < 0 or indices.max() >= X.shape[1]):
+                raise ValueError("X's sparse structure holds a column index outside X.")
+            return (
+                np.ascontiguousarray(csr.indptr, np.int64),
+                indices,
+                np.ascontiguousarray(csr.data, dtype),
+            )
+        if not self._kernel_ready(dtype):
+            X = np.ascontiguousarray(X, dtype)
+        indptr = self._indptr if X is self.X and self._indptr is not None else None
+        if indptr is None:
+            indptr = np.empty(X.shape[0] + 1, np.int64)
+            _cepoch.count_row_nonzeros(X, indptr)
+        nnz, spare = indptr[-1], X.shape[1]
+        indices = np.empty(nnz + spare, np.int32)  # the fill writes ahead
+        data = np.empty(nnz + spare, dtype)
+        _cepoch.fill_csr(X, indptr, indices, data)
+        return indptr, indices[:nnz], data[:nnz]
 
 
 _last_input = {"key": None, "ref": None, "value": None}
 
 
-def _first_layer(X):
-    """The cached :class:`_FirstLayerInput` of this very ``X`` (one array at a time)."""
+def training_input(X):
+    """The :class:`TrainingInput` of ``X``, reused from the previous fit if it can be.
+
+    Warm-started and ``partial_fit`` calls often pass the same array again;
+    rebuilding its CSR form every call would cost more than a sparse epoch.
+    The previous fit's form is reused only for the very same array, and only
+    after one pass over ``X`` confirms that its nonzeros did not change in
+    place since, which costs less than building the form again.
+    """
+    if _cepoch is None or _is_sparse(X) or not isinstance(X, np.ndarray):
+        return TrainingInput(X)
     key = (id(X), X.shape, X.dtype.str, X.__array_interface__["data"][0])
-    ref = _last_input["ref"]
-    if _last_input["key"] == key and ref is not None and ref() is X:
-        return _last_input["value"]
-    value = _FirstLayerInput(X)
-    indptr = np.empty(X.shape[0] + 1, np.int64)
-    _cepoch.count_row_nonzeros(X, indptr)
-    value.density = indptr[-1] / max(X.size, 1)
-    value.indptr = indptr
+    ref, cached = _last_input["ref"], _last_input["value"]
+    same_array = _last_input["key"] == key and ref is not None and ref() is X
+    if same_array and cached._csr is not None and _cepoch.csr_matches(X, *cached._csr):
+        return cached
+    value = TrainingInput(X)
     try:
         ref = weakref.ref(X)
     except TypeError:
         ref = None
     _last_input.update(key=key, ref=ref, value=value)
     return value
-
-
-def _csr_arrays(X, dtype):
-    """(indptr int64, indices int32, data in ``dtype``) of X's rows."""
-    if _is_sparse(X):
-        csr = X.tocsr()
-        if not csr.has_canonical_format:
-            csr = csr.copy()
-            csr.sum_duplicates()
-        indices = np.ascontiguousarray(csr.indices, np.int32)
-        if indices.size and (indices.min() < 0 or indices.max() >= X.shape[1]):
-            raise ValueError("X's sparse structure holds a column index outside X.")
-        return (
-            np.ascontiguousarray(csr.indptr, np.int64),
-            indices,
-            np.ascontiguousarray(csr.data, dtype),
-        )
-    X = np.ascontiguousarray(X, dtype)
-    first = _first_layer(X)
-    if first.csr is None:
-        indptr = first.indptr
-        indices = np.empty(indptr[-1], np.int32)
-        data = np.empty(indptr[-1], X.dtype)
-        _cepoch.fill_csr(X, indptr, indices, data)
-        first.csr = (indptr, indices, data)
-    return first.csr
 
 
 def train_epoch(
@@ -218,6 +246,8 @@ def train_epoch(
 ):
     """One epoch of the numpy loop's mini-batch SGD, in compiled blocks of batches.
 
+    ``X`` is a :class:`TrainingInput`.
+
     ``row_scales(weights, size)`` is the numpy loop's own function for the
     output error's row factors, so both paths scale rows identically.
     """
@@ -228,13 +258,13 @@ def train_epoch(
     weights_in_order = None if sample_weight is None else sample_weight[order]
     Y = np.ascontiguousarray(Y, dtype)
     if engine == "compiled_sparse":
-        indptr, indices, data = _csr_arrays(X, dtype)
+        indptr, indices, data = X.csr(dtype)
         dense_X = None
     else:
-        if _is_sparse(X):
+        if _is_sparse(X.X):
             raise ValueError("The 'compiled' engine needs a dense X.")
         indptr = indices = data = None
-        dense_X = np.ascontiguousarray(X, dtype)
+        dense_X = np.ascontiguousarray(X.X, dtype)
     lmbda_over_n = optimizer.lmbda / optimizer.n_samples
     rate = learning_rate * lmbda_over_n
     regularizer = _REGULARIZER_CODES[_kind(optimizer.regularizer)] if rate else 0

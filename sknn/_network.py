@@ -229,6 +229,11 @@ class Network:
         step.backward(Y, _row_scales(sample_weight, 1.0, X.shape[0], self.dtype))
         return step.weight_steps, step.bias_steps
 
+    @staticmethod
+    def training_input(X):
+        """``X`` prepared for :meth:`train_epoch`, to pass to every epoch of a fit."""
+        return _compiled.training_input(X)
+
     def train_epoch(
         self,
         X,
@@ -250,8 +255,14 @@ class Network:
         otherwise; both take the same steps from the same random numbers.
         ``engine`` ("numpy", "compiled", "compiled_sparse"; default: the
         ``SKNN_ENGINE`` environment variable, else automatic) forces one.
+        ``X`` may be the :meth:`training_input` of the rows, which keeps what
+        the compiled loop derives from them (their CSR form) across epochs.
         """
-        engine = _compiled.choose_engine(self, X, optimizer, engine)
+        if isinstance(X, _compiled.TrainingInput):
+            data, X = X, X.X
+        else:
+            data = _compiled.TrainingInput(X)
+        engine = _compiled.choose_engine(self, data, optimizer, engine)
         options = dict(
             batch_size=batch_size,
             learning_rate=learning_rate,
@@ -263,7 +274,7 @@ class Network:
         if engine != "numpy":
             return _compiled.train_epoch(
                 self,
-                X,
+                data,
                 Y,
                 optimizer,
                 engine=engine,

@@ -151,6 +151,22 @@ def test_estimator_trains_the_same_with_each_engine(digits_split, monkeypatch):
             np.testing.assert_allclose(actual, expected, **TOLERANCE[np.float32])
 
 
+def test_warm_start_sees_rows_changed_in_place(digits_split, monkeypatch):
+    # the sparse loop keeps X's CSR form between fits; it must notice the change
+    monkeypatch.setenv("SKNN_ENGINE", "compiled_sparse")
+    X_train, _, y_train, _ = digits_split
+    X = X_train.astype(np.float32)
+    changed = X[::-1] * 0.5
+    in_place = MLPClassifierBook(epochs=1, warm_start=True, random_state=0)
+    in_place.fit(X, y_train)
+    X[:] = changed
+    in_place.fit(X, y_train)
+    fresh = MLPClassifierBook(epochs=1, warm_start=True, random_state=0)
+    fresh.fit(X_train.astype(np.float32), y_train).fit(changed.copy(), y_train)
+    for expected, actual in zip(fresh.coefs_, in_place.coefs_):
+        np.testing.assert_array_equal(actual, expected)
+
+
 def test_unknown_engine_is_refused(digits_split, monkeypatch):
     X_train, _, y_train, _ = digits_split
     monkeypatch.setenv("SKNN_ENGINE", "gpu")
