@@ -134,6 +134,19 @@ def _is_sparse(X):
     return hasattr(X, "tocsr") and not isinstance(X, np.ndarray)
 
 
+class _Derived:
+    """What is derived from X's values: row counts, density, CSR arrays.
+
+    Kept apart from ``X`` so that the cache of :func:`training_input` holds
+    no reference to ``X`` and frees this when ``X`` is freed.
+    """
+
+    __slots__ = ("csr", "density", "indptr")
+
+    def __init__(self):
+        self.indptr = self.density = self.csr = None
+
+
 class TrainingInput:
     """The training rows ``X`` as the loops read them, prepared once per fit.
 
@@ -142,12 +155,10 @@ class TrainingInput:
     reads, each worked out when first needed.
     """
 
-    def __init__(self, X):
+    def __init__(self, X, derived=None):
         self.X = X
         self.shape = X.shape
-        self._indptr = None
-        self._density = None
-        self._csr = None
+        self._derived = derived or _Derived()
 
     def _kernel_ready(self, dtype):
         X = self.X
@@ -155,23 +166,24 @@ class TrainingInput:
 
     def density(self, dtype):
         """The fraction of nonzero inputs (1 counts as dense)."""
-        if self._density is None:
-            X = self.X
+        derived, X = self._derived, self.X
+        if derived.density is None:
             if _is_sparse(X):
-                self._density = X.nnz / max(X.shape[0] * X.shape[1], 1)
+                derived.density = X.nnz / max(X.shape[0] * X.shape[1], 1)
             elif self._kernel_ready(dtype):
-                self._indptr = np.empty(X.shape[0] + 1, np.int64)
-                _cepoch.count_row_nonzeros(X, self._indptr)
-                self._density = self._indptr[-1] / max(X.size, 1)
+                derived.indptr = np.empty(X.shape[0] + 1, np.int64)
+                _cepoch.count_row_nonzeros(X, derived.indptr)
+                derived.density = derived.indptr[-1] / max(X.size, 1)
             else:
-                self._density = np.count_nonzero(X) / max(X.size, 1)
-        return self._density
+                derived.density = np.count_nonzero(X) / max(X.size, 1)
+        return derived.density
 
     def csr(self, dtype):
         """(indptr int64, indices int32, data in ``dtype``) of the rows."""
-        if self._csr is None or self._csr[2].dtype != dtype:
-            self._csr = self._build_csr(dtype)
-        return self._csr
+        derived = self._derived
+        if derived.csr is None or derived.csr[2].dtype != dtype:
+            derived.csr = self._build_csr(dtype)
+        return derived.csr
 
     def _build_csr(self, dtype):
         X = self.X
@@ -188,9 +200,9 @@ class TrainingInput:
                 indices,
                 np.ascontiguousarray(csr.data, dtype),
             )
+        indptr = self._derived.indptr
         if not self._kernel_ready(dtype):
-            X = np.ascontiguousarray(X, dtype)
-        indptr = self._indptr if X is self.X and self._indptr is not None else None
+            X, indptr = np.ascontiguousarray(X, dtype), None
         if indptr is None:
             indptr = np.empty(X.shape[0] + 1, np.int64)
             _cepoch.count_row_nonzeros(X, indptr)
@@ -201,32 +213,38 @@ class TrainingInput:
         return indptr, indices[:nnz], data[:nnz]
 
 
-_last_input = {"key": None, "ref": None, "value": None}
+_last_input = {"key": None, "ref": None, "derived": None}
+
+
+def _forget_last_input(dead_ref):
+    if _last_input["ref"] is dead_ref:
+        _last_input.update(key=None, ref=None, derived=None)
 
 
 def training_input(X):
-    """The :class:`TrainingInput` of ``X``, reused from the previous fit if it can be.
+    """The :class:`TrainingInput` of ``X``, reusing the previous fit's CSR form.
 
     Warm-started and ``partial_fit`` calls often pass the same array again;
     rebuilding its CSR form every call would cost more than a sparse epoch.
     The previous fit's form is reused only for the very same array, and only
     after one pass over ``X`` confirms that its nonzeros did not change in
-    place since, which costs less than building the form again.
+    place since, which costs less than building the form again. Only the
+    last array's form is kept, and only while that array lives.
     """
     if _cepoch is None or _is_sparse(X) or not isinstance(X, np.ndarray):
         return TrainingInput(X)
     key = (id(X), X.shape, X.dtype.str, X.__array_interface__["data"][0])
-    ref, cached = _last_input["ref"], _last_input["value"]
+    ref, derived = _last_input["ref"], _last_input["derived"]
     same_array = _last_input["key"] == key and ref is not None and ref() is X
-    if same_array and cached._csr is not None and _cepoch.csr_matches(X, *cached._csr):
-        return cached
-    value = TrainingInput(X)
+    if same_array and derived.csr is not None and _cepoch.csr_matches(X, *derived.csr):
+        return TrainingInput(X, derived)
+    derived = _Derived()
     try:
-        ref = weakref.ref(X)
+        ref = weakref.ref(X, _forget_last_input)
     except TypeError:
-        ref = None
-    _last_input.update(key=key, ref=ref, value=value)
-    return value
+        return TrainingInput(X)
+    _last_input.update(key=key, ref=ref, derived=derived)
+    return TrainingInput(X, derived)
 
 
 def train_epoch(
