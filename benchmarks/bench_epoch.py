@@ -74,15 +74,19 @@ def sklearn_run(X, Y, hidden, batch, epochs, seed=0):
         return model.fit(X, Y)  # one-hot targets: logistic outputs, cross-entropy
 
 
-def alternate(runners, repeats, epochs, clock):
-    """Median seconds per epoch of each runner, the runners taking turns."""
-    times = {name: [] for name in runners}
+def alternate(runners, repeats, epochs):
+    """Median (CPU, wall) seconds per epoch of each runner, the runners taking turns."""
+    times = {name: ([], []) for name in runners}
     for _ in range(repeats):
         for name, run in runners.items():
-            started = clock()
+            cpu, wall = time.process_time(), time.perf_counter()
             run()
-            times[name].append((clock() - started) / epochs)
-    return {name: statistics.median(t) for name, t in times.items()}
+            times[name][0].append((time.process_time() - cpu) / epochs)
+            times[name][1].append((time.perf_counter() - wall) / epochs)
+    return {
+        name: (statistics.median(cpu), statistics.median(wall))
+        for name, (cpu, wall) in times.items()
+    }
 
 
 def gemm_rate(dtype):
@@ -204,16 +208,14 @@ def main():
         ("batch 10, float32, StandardScaler (no zeros)", scaled, Y, 30, 10,
          rates["float32"], 1.0),
         ("batch 100, float32", X, Y, 30, 100, rates["float32"], density),
-        ("[784, 100, 10], batch 1000, float32, wall s, BLAS 2 threads", X, Y,
+        ("[784, 100, 10], batch 1000, float32 (ratios of wall s; BLAS 2 threads)", X, Y,
          100, 1000, rates["float32"], density),
     ]  # fmt: skip
-    print(row(["configuration", "loop", "s/epoch", "sklearn / loop",
-               "x dense floor", "x nonzero floor"]))  # fmt: skip
-    print(row(["---"] + ["---:"] * 5))
+    print(row(["configuration", "loop", "CPU s/epoch", "wall s/epoch",
+               "sklearn / loop", "x dense floor", "x nonzero floor"]))  # fmt: skip
+    print(row(["---"] + ["---:"] * 6))
     for label, data, targets, hidden, batch, rate, dens in configs:
-        clock, threads = time.process_time, 1
-        if batch >= 1000:
-            clock, threads = time.perf_counter, 2
+        threads, clock = (2, 1) if batch >= 1000 else (1, 0)  # ratios: wall or CPU
         shape = dict(hidden=hidden, batch=batch, epochs=args.epochs)
         runners = {
             e: functools.partial(sknn_run, e, data, y, **shape)
@@ -224,15 +226,17 @@ def main():
         with threadpool_limits(threads, user_api="blas"):
             for run in runners.values():
                 run()  # warm-up: caches, the CSR form, page faults
-            medians = alternate(runners, args.repeats, args.epochs, clock)
+            medians = alternate(runners, args.repeats, args.epochs)
         dense_floor, nonzero_floor = floors([784, hidden, 10], len(X), dens, rate)
-        for name, seconds in medians.items():
-            print(row([label, name, f"{seconds:.3f}",
-                       f"{medians['scikit-learn'] / seconds:.1f}x",
+        sklearn_s = medians["scikit-learn"][clock]
+        for name, both in medians.items():
+            seconds = both[clock]
+            print(row([label, name, f"{both[0]:.3f}", f"{both[1]:.3f}",
+                       f"{sklearn_s / seconds:.1f}x",
                        f"{seconds / dense_floor:.2f}x",
                        f"{seconds / nonzero_floor:.2f}x"]))  # fmt: skip
-        print(row([label, "FLOP floor (dense / nonzero)",
-                   f"{dense_floor:.4f} / {nonzero_floor:.4f}", "", "", ""]))  # fmt: skip
+        print(row([label, "FLOP floor (dense / nonzero)", "", "",
+                   "", f"{dense_floor:.4f} s", f"{nonzero_floor:.4f} s"]))  # fmt: skip
 
     print("\n## What the options cost (batch 10, float32)\n")
     print(row(["loop", "plain", "L2, lambda 5", "x plain",
@@ -249,7 +253,10 @@ def main():
                 v: (lambda p=p, e=engine: sknn_run(e, X, y, 30, 10, args.epochs, **p))
                 for v, p in variants.items()
             }
-            m = alternate(runners, args.repeats, args.epochs, time.process_time)
+            m = {
+                k: cpu
+                for k, (cpu, _) in alternate(runners, args.repeats, args.epochs).items()
+            }
             print(row([engine, f"{m['plain']:.3f}", f"{m['l2']:.3f}",
                        f"{m['l2'] / m['plain']:.2f}x", f"{m['dropout']:.3f}",
                        f"{m['dropout'] / m['plain']:.2f}x"]))  # fmt: skip

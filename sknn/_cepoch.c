@@ -544,23 +544,22 @@ done:
     return result;
 }
 
+/* A row matches when it has as many nonzeros as its CSR row and X holds
+ * each (index, value) pair of it: the indices are strictly increasing (the
+ * fill wrote them), so the two sets of nonzeros are then the same. The count
+ * vectorises, and only the nonzeros are looked up. */
 #define CSR_MATCHES_ROWS(REAL_T)                                                       \
     do {                                                                               \
         const REAL_T *d = (const REAL_T *)dp;                                          \
         for (int64_t r = 0; r < rows && same; r++) {                                   \
             const REAL_T *x = (const REAL_T *)xp + r * cols;                           \
-            int64_t q = ip[r];                                                         \
-            const int64_t end = ip[r + 1];                                             \
-            for (int64_t k = 0; k < cols; k++) {                                       \
-                if (x[k] != (REAL_T)0) {                                               \
-                    if (q >= end || ix[q] != k || d[q] != x[k]) {                      \
-                        same = 0;                                                      \
-                        break;                                                         \
-                    }                                                                  \
-                    q++;                                                               \
-                }                                                                      \
-            }                                                                          \
-            same = same && q == end;                                                   \
+            int64_t count = 0;                                                         \
+            for (int64_t k = 0; k < cols; k++)                                         \
+                count += x[k] != (REAL_T)0;                                            \
+            same = count == ip[r + 1] - ip[r];                                         \
+            for (int64_t q = ip[r]; q < ip[r + 1] && same; q++)                        \
+                same = ix[q] >= 0 && ix[q] < cols && x[ix[q]] == d[q] &&              \
+                       (q == ip[r] || ix[q] > ix[q - 1]);                              \
         }                                                                              \
     } while (0)
 

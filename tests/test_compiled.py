@@ -69,7 +69,7 @@ def train_copy(network, X, Y, engine, *, regularizer, lmbda, momentum, epochs=1,
             X,
             Y,
             optimizer,
-            batch_size=BATCH_SIZE,
+            batch_size=kw.get("batch_size", BATCH_SIZE),
             learning_rate=kw.get("learning_rate", 0.5),
             rng=rng,
             dropout=kw.get("dropout", 0.0),
@@ -123,6 +123,17 @@ def test_sparse_first_layer_folds_a_decayed_l2_scale_back_into_the_weights(dtype
     expected = train_copy(network, X, Y, "numpy", **settings)
     actual = train_copy(network, X, Y, "compiled_sparse", **settings)
     assert_same_state(expected, actual, dtype)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, N_SAMPLES, N_SAMPLES + 5])
+def test_any_batch_size_takes_the_numpy_steps(batch_size):
+    network, X, Y = make_problem("relu", "log_likelihood", np.float64)
+    settings = dict(regularizer="l1", lmbda=2.0, momentum=0.5, dropout=0.3)
+    settings.update(batch_size=batch_size, learning_rate=0.1)
+    expected = train_copy(network, X, Y, "numpy", **settings)
+    for engine in ("compiled", "compiled_sparse"):
+        actual = train_copy(network, X, Y, engine, **settings)
+        assert_same_state(expected, actual, np.float64)
 
 
 @pytest.mark.parametrize("regularizer", sorted(REGULARIZERS))
