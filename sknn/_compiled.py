@@ -33,9 +33,12 @@ from .regularizers import L1Regularizer, L2Regularizer, NoRegularizer
 
 try:
     from . import _cepoch
-except ImportError as error:  # no compiler at install time: numpy core only
+except ImportError:  # built without a C compiler: the numpy loop trains
     _cepoch = None
-    UNAVAILABLE_REASON = f"the C extension sknn._cepoch is not built ({error})"
+    UNAVAILABLE_REASON = (
+        "the C extension sknn._cepoch is not built (it needs a C compiler when "
+        "sknn is installed; reinstall with one to get it)"
+    )
 else:
     UNAVAILABLE_REASON = None
 
