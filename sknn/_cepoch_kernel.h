@@ -30,8 +30,9 @@
  * scikit-learn's SGDClassifier keeps ``wscale``), folding s back into the
  * weights when it gets small and at the end of the block. L1 and momentum
  * touch every weight each step by definition, so there the sparse form
- * saves the products only and one dense pass applies the step, the penalty
- * and the velocity.
+ * saves the products only: the step is scattered (into the velocities, which
+ * hold mu v between steps, or into a zeroed buffer) and one dense pass
+ * applies the penalty and moves the weights.
  */
 
 #define INLINE static inline __attribute__((always_inline))
@@ -334,7 +335,12 @@ static int NAME(train_block)(const Block *c)
                              (REAL)c->mu};
     const NAME(Rule) bias_rule = {REG_NONE, momentum, (REAL)0, (REAL)1, (REAL)c->mu};
     const int lazy = c->lazy_scale;
-    const int dense_pass = sparse && !lazy && (momentum || c->reg != REG_NONE);
+    /* sparse + momentum: V holds mu v between steps, the step is scattered into
+     * it, and one pass over (W, V) adds the penalty, moves W and multiplies V
+     * by mu for the next step; sparse + L1 (or L2 not lazy): the step is
+     * scattered into G0 and one pass applies it with the penalty */
+    const int sparse_momentum = sparse && momentum;
+    const int dense_pass = sparse && !lazy && !momentum && c->reg != REG_NONE;
     const REAL *X = (const REAL *)c->X, *Xdata = (const REAL *)c->data;
     const REAL *Y = (const REAL *)c->Y;
     const REAL *row_scales = (const REAL *)c->row_scales;
@@ -383,6 +389,9 @@ static int NAME(train_block)(const Block *c)
     }
 
     REAL s = (REAL)1; /* W^1 = s V, with V in W[0], when lazy */
+    if (sparse_momentum && c->stop > c->start)
+        for (int64_t e = 0; e < n_in0 * P[1]; e++)
+            VW[0][e] *= rule.mu;
     const int64_t n_batches = (c->stop - c->start) / m;
     for (int64_t batch = 0; batch < n_batches; batch++) {
         const int64_t *order = c->order + c->start + batch * m;
@@ -507,6 +516,30 @@ static int NAME(train_block)(const Block *c)
                 for (int64_t i = 0; i < m; i++)
                     rows[i] = X + order[i] * n_in0;
                 NAME(update_dense)(&rule, rows, m, D[0], W[0], VW[0], n_in0, stride);
+            } else if (sparse_momentum) {
+                for (int64_t i = 0; i < m; i++) {
+                    const int64_t row = order[i], first = c->indptr[row];
+                    const int64_t nnz = c->indptr[row + 1] - first;
+                    for (int64_t col = 0; col < stride; col += 4 * LANES) {
+                        const int nc =
+                            (int)((stride - col) / LANES < 4 ? (stride - col) / LANES : 4);
+#define CALL(NC)                                                                           \
+    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, VW[0] + col,       \
+                              D[0] + i * stride + col, stride, (REAL)1, NC)
+                        DISPATCH_NC(CALL, nc)
+#undef CALL
+                    }
+                }
+                const REAL next_mu = batch + 1 < n_batches ? rule.mu : (REAL)1;
+                for (int64_t e = 0; e < n_in0 * stride; e += LANES) {
+                    VEC w = LOAD(W[0] + e), v = LOAD(VW[0] + e);
+                    if (rule.reg == REG_L2)
+                        v = v - w * rule.rate;
+                    else if (rule.reg == REG_L1)
+                        v = v - NAME(sign)(w) * rule.rate;
+                    STORE(W[0] + e, w + v);
+                    STORE(VW[0] + e, v * next_mu);
+                }
             } else if (dense_pass) {
                 /* scatter the step of the touched rows, then one dense pass */
                 for (int64_t i = 0; i < m; i++) {
