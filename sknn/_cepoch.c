@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,8 @@ typedef struct {
     int activation, softmax, quadratic, reg, lazy_scale;
     double rate, mu, dropout, row_scale;
     int64_t start, stop, batch_size;
+    int64_t first_batch, cost_stride; /* sampled costs: global batch % stride == 0 */
+    double *costs;                    /* one slot per batch of the block, or NULL */
     const void *X;
     const int64_t *indptr;
     const int32_t *indices;
@@ -52,6 +55,7 @@ typedef struct {
 /* float32, baseline */
 #define REAL float
 #define REAL_IS_FLOAT 1
+#define REAL_EPS FLT_EPSILON
 #define VEC vec_f32
 #define IVEC ivec_f32
 #define LANES 8
@@ -61,6 +65,7 @@ typedef struct {
 #include "_cepoch_kernel.h"
 #undef REAL
 #undef REAL_IS_FLOAT
+#undef REAL_EPS
 #undef VEC
 #undef IVEC
 #undef LANES
@@ -71,6 +76,7 @@ typedef struct {
 /* float64, baseline */
 #define REAL double
 #define REAL_IS_FLOAT 0
+#define REAL_EPS DBL_EPSILON
 #define VEC vec_f64
 #define IVEC ivec_f64
 #define LANES 4
@@ -80,6 +86,7 @@ typedef struct {
 #include "_cepoch_kernel.h"
 #undef REAL
 #undef REAL_IS_FLOAT
+#undef REAL_EPS
 #undef VEC
 #undef IVEC
 #undef LANES
@@ -98,6 +105,7 @@ typedef struct {
 
 #define REAL float
 #define REAL_IS_FLOAT 1
+#define REAL_EPS FLT_EPSILON
 #define VEC vec_f32
 #define IVEC ivec_f32
 #define LANES 8
@@ -107,6 +115,7 @@ typedef struct {
 #include "_cepoch_kernel.h"
 #undef REAL
 #undef REAL_IS_FLOAT
+#undef REAL_EPS
 #undef VEC
 #undef IVEC
 #undef LANES
@@ -116,6 +125,7 @@ typedef struct {
 
 #define REAL double
 #define REAL_IS_FLOAT 0
+#define REAL_EPS DBL_EPSILON
 #define VEC vec_f64
 #define IVEC ivec_f64
 #define LANES 4
@@ -125,6 +135,7 @@ typedef struct {
 #include "_cepoch_kernel.h"
 #undef REAL
 #undef REAL_IS_FLOAT
+#undef REAL_EPS
 #undef VEC
 #undef IVEC
 #undef LANES
@@ -230,13 +241,17 @@ static PyObject *py_train_block(PyObject *self, PyObject *args)
     int is_double;
     PyObject *X, *indptr, *indices, *data, *Y, *order, *row_scales, *uniforms;
     PyObject *weights, *biases, *weight_velocities, *bias_velocities;
-    Py_ssize_t start, stop, batch_size;
-    if (!PyArg_ParseTuple(args, "iiiiiddddinnnOOOOOOOOOOOO", &is_double, &c.activation,
+    PyObject *costs;
+    Py_ssize_t start, stop, batch_size, first_batch, cost_stride;
+    if (!PyArg_ParseTuple(args, "iiiiiddddinnnOOOOOOOOOOOOnnO", &is_double, &c.activation,
                           &c.softmax, &c.quadratic, &c.reg, &c.rate, &c.mu, &c.dropout,
                           &c.row_scale, &c.lazy_scale, &start, &stop, &batch_size, &X,
                           &indptr, &indices, &data, &Y, &order, &row_scales, &uniforms,
-                          &weights, &biases, &weight_velocities, &bias_velocities))
+                          &weights, &biases, &weight_velocities, &bias_velocities,
+                          &first_batch, &cost_stride, &costs))
         return NULL;
+    c.first_batch = first_batch;
+    c.cost_stride = cost_stride < 1 ? 1 : cost_stride;
     c.start = start;
     c.stop = stop;
     c.batch_size = batch_size;
@@ -368,6 +383,13 @@ static PyObject *py_train_block(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "dropout needs a uniform per hidden output");
             goto done;
         }
+    }
+    if (get_buffer(v, costs, 8, 1, 1, "costs", &ptr, &view) < 0)
+        goto done;
+    c.costs = (double *)ptr;
+    if (view && n_items(view) < (stop - start) / batch_size) {
+        PyErr_SetString(PyExc_ValueError, "costs needs a slot per batch of the block");
+        goto done;
     }
     int status;
     Py_BEGIN_ALLOW_THREADS

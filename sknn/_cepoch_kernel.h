@@ -296,6 +296,30 @@ static void NAME(update_dense)(const NAME(Rule) * u, const REAL *const *rows, in
     }
 }
 
+/* -- the cost of a batch, for the caller's health check --------------- */
+
+/* The mean over the batch's rows of the cost C_0 of each row (sknn.costs). */
+static double NAME(batch_cost)(const Block *c, const REAL *a, const REAL *Y,
+                               const int64_t *order, int64_t m, int64_t n, int64_t stride)
+{
+    const double eps = (double)REAL_EPS;
+    double total = 0.0;
+    for (int64_t i = 0; i < m; i++) {
+        const REAL *y = Y + order[i] * n;
+        for (int64_t j = 0; j < n; j++) {
+            const double out = (double)a[i * stride + j], target = (double)y[j];
+            const double clipped = out < eps ? eps : (out > 1.0 - eps ? 1.0 - eps : out);
+            if (c->quadratic)
+                total += 0.5 * (out - target) * (out - target);
+            else if (c->softmax)
+                total -= target * log(clipped);
+            else
+                total -= target * log(clipped) + (1.0 - target) * log1p(-clipped);
+        }
+    }
+    return total / (double)m;
+}
+
 /* -- the block -------------------------------------------------------- */
 
 static REAL *NAME(padded_copy)(const REAL *src, int64_t rows, int64_t cols, int64_t stride,
@@ -459,6 +483,9 @@ static int NAME(train_block)(const Block *c)
                 NAME(activate)(ACT_SIGMOID, a, m * stride / LANES);
             }
         }
+
+        if (c->costs && (c->first_batch + batch) % c->cost_stride == 0)
+            c->costs[batch] = NAME(batch_cost)(c, A[L - 1], Y, order, m, n_out, P[L]);
 
         /* the output error (BP1), scaled by eta / m or by the row's weight */
         {

@@ -264,10 +264,12 @@ def train_epoch(
     sample_weight,
     shuffle,
     row_scales,
+    cost_stride,
 ):
     """One epoch of the numpy loop's mini-batch SGD, in compiled blocks of batches.
 
-    ``X`` is a :class:`TrainingInput`.
+    ``X`` is a :class:`TrainingInput`. Returns the mean cost of every
+    ``cost_stride``-th mini-batch, measured as the numpy loop measures it.
 
     ``row_scales(weights, size)`` is the numpy loop's own function for the
     output error's row factors, so both paths scale rows identically.
@@ -301,6 +303,8 @@ def train_epoch(
     cost = _kind(network.cost)
     hidden_units = sum(network.layer_sizes[1:-1])
     full_batches_end = n_samples - n_samples % batch_size
+    sampled_costs = []
+    batch_number = 0
     for start, stop, size in (
         (0, full_batches_end, batch_size),
         (full_batches_end, n_samples, n_samples - full_batches_end),
@@ -320,6 +324,8 @@ def train_epoch(
                 else None
             )
             weighted = isinstance(scales, np.ndarray)
+            n_batches = (block_stop - block_start) // size
+            costs = np.empty(n_batches)
             _cepoch.train_block(
                 int(dtype == np.float64),
                 _ACTIVATION_CODES[_kind(network.activation)],
@@ -349,4 +355,11 @@ def train_epoch(
                 network.weights,
                 network.biases,
                 *velocities,
+                batch_number,
+                cost_stride,
+                costs,
             )
+            sampled = np.arange(-batch_number % cost_stride, n_batches, cost_stride)
+            sampled_costs.extend(costs[sampled])
+            batch_number += n_batches
+    return float(np.mean(sampled_costs))

@@ -257,6 +257,14 @@ class Network:
         ``SKNN_ENGINE`` environment variable, else automatic) forces one.
         ``X`` may be the :meth:`training_input` of the rows, which keeps what
         the compiled loop derives from them (their CSR form) across epochs.
+
+        Returns
+        -------
+        float
+            The mean cost C_0 of about :data:`COST_SAMPLES_PER_EPOCH` evenly
+            spaced mini-batches, each measured on its forward pass before its
+            step (with dropout as trained). It costs little and lets the
+            caller notice a diverging run whatever it monitors.
         """
         if isinstance(X, _compiled.TrainingInput):
             data, X = X, X.X
@@ -281,6 +289,7 @@ class Network:
                 row_scales=lambda weights, size: _row_scales(
                     weights, learning_rate, size, self.dtype
                 ),
+                cost_stride=_cost_stride(X.shape[0], batch_size),
                 **options,
             )
         with _compiled.blas_threads(batch_size, self.layer_sizes):
@@ -305,22 +314,14 @@ class Network:
         copied whole), cut into mini-batches of ``batch_size`` (the last one
         may be smaller), and each batch makes one step of ``optimizer``.
 
-        Returns
-        -------
-        float
-            The mean cost C_0 of about :data:`COST_SAMPLES_PER_EPOCH` evenly
-            spaced mini-batches, each measured on its forward pass before its
-            step (with dropout as trained). It costs a few numpy calls per
-            sampled batch and lets the caller notice a diverging run whatever
-            it monitors.
+        Returns the same sampled cost as :meth:`train_epoch`.
         """
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         targets = np.take(Y, order, axis=0)
         weights = None if sample_weight is None else sample_weight[order]
         full_batches_end = n_samples - n_samples % batch_size
-        n_batches = -(-n_samples // batch_size)
-        cost_stride = max(1, n_batches // COST_SAMPLES_PER_EPOCH)
+        cost_stride = _cost_stride(n_samples, batch_size)
         sampled_costs = []
         batch_number = 0
         for start, stop, size in (
@@ -377,6 +378,12 @@ def _row_gatherer(X):
         X[rows].toarray(out=out)
 
     return gather
+
+
+def _cost_stride(n_samples, batch_size):
+    """Every how many mini-batches an epoch measures the cost it returns."""
+    n_batches = -(-n_samples // batch_size)
+    return max(1, n_batches // COST_SAMPLES_PER_EPOCH)
 
 
 def _row_scales(sample_weight, learning_rate, batch_size, dtype):
