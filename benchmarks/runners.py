@@ -39,6 +39,7 @@ named in the entry script, with their ``memory_options``.
 from __future__ import annotations
 
 import importlib.util
+import os
 import warnings
 from pathlib import Path
 
@@ -344,7 +345,57 @@ class TorchRunner(Runner):
         return self.torch.sigmoid(logits).numpy()
 
 
-RUNNERS = {runner.key: runner for runner in (SknnRunner, SklearnRunner, TorchRunner)}
+class SknnEngineRunner(SknnRunner):
+    """sknn with one training loop forced through ``SKNN_ENGINE`` (see docs/performance.md).
+
+    The plain ``sknn`` runner lets sknn choose: for MNIST, whose pixels are
+    about 80% zeros, that is the compiled loop over nonzero inputs.
+    """
+
+    engine = ""
+    memory_options = {}
+
+    @classmethod
+    def installed(cls):
+        return (
+            cls.engine == "numpy"
+            or importlib.util.find_spec("sknn._cepoch") is not None
+        )
+
+    def epoch(self):
+        os.environ["SKNN_ENGINE"] = self.engine
+        super().epoch()
+
+
+class SknnNumpyRunner(SknnEngineRunner):
+    key = "sknn-numpy"
+    label = "sknn MLPClassifierBook, numpy loop"
+    engine = "numpy"
+
+
+class SknnCompiledRunner(SknnEngineRunner):
+    key = "sknn-compiled"
+    label = "sknn MLPClassifierBook, compiled loop, dense first layer"
+    engine = "compiled"
+
+
+class SknnCompiledSparseRunner(SknnEngineRunner):
+    key = "sknn-compiled-sparse"
+    label = "sknn MLPClassifierBook, compiled loop, nonzero inputs only"
+    engine = "compiled_sparse"
+
+
+RUNNERS = {
+    runner.key: runner
+    for runner in (
+        SknnRunner,
+        SknnNumpyRunner,
+        SknnCompiledRunner,
+        SknnCompiledSparseRunner,
+        SklearnRunner,
+        TorchRunner,
+    )
+}
 
 
 def runner_facts(keys):
