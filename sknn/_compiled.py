@@ -26,7 +26,7 @@ import weakref
 
 import numpy as np
 
-from .activations import ReLU, Sigmoid, Tanh
+from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .optimizers import SGD
 from .regularizers import L1Regularizer, L2Regularizer, NoRegularizer
@@ -53,7 +53,12 @@ BLOCK_UNIFORMS = 1 << 20
 
 _ACTIVATION_CODES = {Sigmoid: 0, Tanh: 1, ReLU: 2}
 _REGULARIZER_CODES = {NoRegularizer: 0, L2Regularizer: 1, L1Regularizer: 2}
-_COSTS = (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)
+_OUTPUTS = {
+    QuadraticCost: Sigmoid,
+    CrossEntropyCost: Sigmoid,
+    LogLikelihoodCost: Softmax,
+}
+"""The costs the kernel knows, with the output layer it computes for each."""
 
 
 _blas_controller = None
@@ -98,7 +103,8 @@ def supports(network, optimizer):
         _cepoch is not None
         and network.dtype in (np.float32, np.float64)
         and _kind(network.activation) in _ACTIVATION_CODES
-        and _kind(network.cost) in _COSTS
+        and _kind(network.cost) in _OUTPUTS
+        and _kind(network.cost.output_activation) is _OUTPUTS[_kind(network.cost)]
         and type(optimizer) is SGD
         and _kind(optimizer.regularizer) in _REGULARIZER_CODES
         and len(network.weights) <= 64

@@ -228,6 +228,23 @@ def test_custom_cost_trains_with_numpy_and_refuses_compiled(digits_split, monkey
         clf.fit(X_train, y_train)
 
 
+def test_regressor_linear_outputs_train_with_numpy(monkeypatch):
+    # the kernel computes sigmoid or softmax outputs only
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 5))
+    y = X @ rng.standard_normal(5)
+    from sknn import MLPRegressorBook
+
+    automatic = MLPRegressorBook(epochs=20, random_state=0).fit(X, y).coefs_
+    monkeypatch.setenv("SKNN_ENGINE", "numpy")
+    reference = MLPRegressorBook(epochs=20, random_state=0).fit(X, y).coefs_
+    for expected, actual in zip(reference, automatic):
+        np.testing.assert_array_equal(actual, expected)
+    monkeypatch.setenv("SKNN_ENGINE", "compiled")
+    with pytest.raises(ValueError, match="built-in activations, costs"):
+        MLPRegressorBook(epochs=20, random_state=0).fit(X, y)
+
+
 FALLBACK_SCRIPT = """
 import sys, warnings
 sys.modules["sknn._cepoch"] = None  # as if the extension had failed to build
