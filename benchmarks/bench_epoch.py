@@ -184,6 +184,50 @@ def grid_search_seconds(engine):
     return float(out)
 
 
+def loop_alone(X, y, Y, repeats):
+    """CPU s/epoch of ``Network.train_epoch`` alone, per loop, against sklearn's fit.
+
+    ``fit`` adds fixed work per call (input checks, the starting cost, the
+    after-training checks); this times the loop as a long fit sees it, on the network a fresh ``fit`` starts from.
+    """
+    from sknn._network import Network
+    from sknn.activations import Sigmoid
+    from sknn.costs import CrossEntropyCost
+    from sknn.optimizers import SGD
+    from sknn.regularizers import NoRegularizer
+
+    start = MLPClassifierBook(epochs=1, monitor=(), random_state=0).fit(
+        X[:100], y[:100]
+    )
+    print(row(["batch", "loop", "CPU s/epoch, loop alone", "sklearn / loop"]))
+    print(row(["---:", "---", "---:", "---:"]))
+    for batch in (10, 100):
+        network = Network(
+            [w.copy() for w in start.coefs_],
+            [b.copy() for b in start.intercepts_],
+            Sigmoid,
+            CrossEntropyCost,
+        )
+        rows = network.training_input(X)
+        rng = np.random.default_rng(0)
+
+        def epoch(engine, network=network, rows=rows, rng=rng, batch=batch):
+            optimizer = SGD(NoRegularizer, 0.0, len(X), 0.0)
+            network.train_epoch(rows, Y, optimizer, batch_size=batch,
+                                learning_rate=LEARNING_RATE, rng=rng, engine=engine)  # fmt: skip
+
+        runners = {e: functools.partial(epoch, e) for e in ENGINES}
+        runners["scikit-learn"] = functools.partial(sklearn_run, X, Y, 30, batch, 2)
+        with threadpool_limits(1, user_api="blas"):
+            for run in runners.values():
+                run()
+            cpu = {k: c for k, (c, _) in alternate(runners, repeats, 1).items()}
+        cpu["scikit-learn"] /= 2
+        for name, seconds in cpu.items():
+            print(row([batch, name, f"{seconds:.3f}",
+                       f"{cpu['scikit-learn'] / seconds:.1f}x"]))  # fmt: skip
+
+
 def row(cells):
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
@@ -193,6 +237,9 @@ def main():
     parser.add_argument("mnist", nargs="?", default=os.environ.get("SKNN_MNIST"))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--loop-only", action="store_true", help="only the training loop alone"
+    )
     args = parser.parse_args()
     (X, y), _, (X_test, y_test) = load_mnist(args.mnist)
     Y = np.eye(10, dtype=np.float32)[y]
@@ -213,6 +260,9 @@ def main():
         f"(float32 / float64, two cores at one thread's rate). Medians of {args.repeats} alternating"
     )
     print(f"runs of {args.epochs}-epoch fits.\n")
+    if args.loop_only:
+        loop_alone(X, y, Y, args.repeats)
+        return
     configs = [
         ("batch 10, float32", X, Y, 30, 10, rates["float32"], density),
         ("batch 10, float64", X64, Y64, 30, 10, rates["float64"], density),
@@ -286,6 +336,9 @@ def main():
             ]
             print(row([engine, *(f"{s:.2f}%" for s in scores),
                        f"{np.mean(scores):.2f}%"]))  # fmt: skip
+
+    print("\n## The training loop alone (float32)\n")
+    loop_alone(X, y, Y, args.repeats)
 
     print("\n## Start-up, size, memory, and a grid search\n")
     imported, first, third, extension = fresh_process_costs(X, y)
