@@ -128,7 +128,7 @@ def choose_engine(network, data, optimizer, requested=None):
     if requested in (None, "auto"):
         if not compiled_ok:
             return "numpy"
-        if data.density(network.dtype) < SPARSE_DENSITY:
+        if _is_sparse(data.X) or data.density(network.dtype) < SPARSE_DENSITY:
             return "compiled_sparse"
         return "compiled"
     if requested != "numpy" and not compiled_ok:
@@ -291,7 +291,10 @@ def train_epoch(
         dense_X = None
     else:
         if _is_sparse(X.X):
-            raise ValueError("The 'compiled' engine needs a dense X.")
+            raise ValueError(
+                "The 'compiled' engine reads a dense X; for scipy sparse input use "
+                "'compiled_sparse' (or leave SKNN_ENGINE unset)."
+            )
         indptr = indices = data = None
         dense_X = np.ascontiguousarray(X.X, dtype)
     lmbda_over_n = optimizer.lmbda / optimizer.n_samples
