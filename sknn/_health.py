@@ -18,6 +18,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches
 
+AFTER_TRAINING_ROWS = 5000
+"""Training rows the checks after training look at (evenly spaced)."""
+
 COST_GROWTH_LIMIT = 100.0
 """An epoch whose mean mini-batch cost exceeds this multiple of the first epoch's diverged."""
 
@@ -94,6 +97,11 @@ def _health_problem(batch_cost, reference_costs, norms):
 def failure_after_training(network, train, learning_failure):
     """Why a trained model did not learn, or None for a model that learned.
 
+    The verdict is drawn from at most ``AFTER_TRAINING_ROWS`` evenly spaced
+    training rows: enough to tell a dead layer or a constant predictor, and
+    cheap next to an epoch even when one compiled epoch takes a fraction of a
+    second.
+
     Parameters
     ----------
     network : sknn._network.Network
@@ -111,6 +119,10 @@ def failure_after_training(network, train, learning_failure):
         ``stop_reason_``, the message a :class:`FailedToLearnWarning`.
     """
     X, Y, sample_weight, _ = train
+    if X.shape[0] > AFTER_TRAINING_ROWS:
+        rows = np.linspace(0, X.shape[0] - 1, AFTER_TRAINING_ROWS).astype(np.intp)
+        X, Y = X[rows], Y[rows]
+        sample_weight = None if sample_weight is None else sample_weight[rows]
     passing, outputs = forward_with_gradient_flow(network, X)
     for layer, units in enumerate(passing, start=1):
         if not units.any():
