@@ -5,6 +5,12 @@ scikit-learn 1.9 lets estimators report their progress to callbacks such as
 ``GridSearchCV`` pass them down. Here each epoch is one task of the fit. On
 older scikit-learn the bridge does nothing and ``set_callbacks`` does not
 exist; everything else works as before.
+
+``_init_callback_context`` is the one private name used here: scikit-learn
+1.9's ``CallbackSupportMixin`` provides it to the estimators that support
+callbacks, and has no public way to start a fit's callback context. Only the
+newest scikit-learn has it (the ``hasattr`` guard keeps older ones working),
+and ``pyproject.toml`` bounds scikit-learn above at the newest release tested.
 """
 
 try:

@@ -8,12 +8,6 @@ from sknn.activations import ACTIVATIONS
 from sknn.costs import COSTS
 from sknn.regularizers import REGULARIZERS
 
-# tests/test_training.py still imports these two names from here; drop this
-# import once it takes the conftest fixtures make_network_problem and
-# numerical_gradient instead.
-from .conftest import _finite_difference as finite_difference  # noqa: F401
-from .conftest import _make_problem as make_problem  # noqa: F401
-
 LMBDA = 0.7
 
 

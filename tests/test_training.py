@@ -9,11 +9,9 @@ from sknn.costs import CrossEntropyCost
 from sknn.optimizers import SGD
 from sknn.regularizers import L2Regularizer, NoRegularizer
 
-from .test_gradients import finite_difference, make_problem
 
-
-def test_one_full_batch_epoch_is_one_regularized_gradient_step():
-    network, X, Y = make_problem("sigmoid", "cross_entropy")
+def test_one_full_batch_epoch_is_one_regularized_gradient_step(make_network_problem):
+    network, X, Y = make_network_problem("sigmoid", "cross_entropy")
     eta, lmbda, n = 0.3, 1.5, X.shape[0]
     weight_grads, bias_grads = network.gradients(X, Y)
     expected_w = [
@@ -35,9 +33,11 @@ def test_one_full_batch_epoch_is_one_regularized_gradient_step():
 
 
 @pytest.mark.parametrize("batch_size", [1, 4, 6])
-def test_epoch_without_dropout_equals_steps_on_reference_gradients(batch_size):
-    network, X, Y = make_problem("tanh", "log_likelihood")
-    reference, _, _ = make_problem("tanh", "log_likelihood")
+def test_epoch_without_dropout_equals_steps_on_reference_gradients(
+    batch_size, make_network_problem
+):
+    network, X, Y = make_network_problem("tanh", "log_likelihood")
+    reference, _, _ = make_network_problem("tanh", "log_likelihood")
     eta = 0.2
     network.train_epoch(
         X,
@@ -62,9 +62,9 @@ def test_epoch_without_dropout_equals_steps_on_reference_gradients(batch_size):
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
-def test_sample_weights_of_ones_change_nothing():
-    network, X, Y = make_problem("relu", "quadratic")
-    weighted, _, _ = make_problem("relu", "quadratic")
+def test_sample_weights_of_ones_change_nothing(make_network_problem):
+    network, X, Y = make_network_problem("relu", "quadratic")
+    weighted, _, _ = make_network_problem("relu", "quadratic")
     for net, sw in [(network, None), (weighted, np.ones(len(X)))]:
         net.train_epoch(
             X,
@@ -90,8 +90,8 @@ class FixedUniforms:
         return out
 
 
-def test_dropout_masks_hidden_units_and_scales_the_kept_ones():
-    network, X, _ = make_problem("sigmoid", "cross_entropy")
+def test_dropout_masks_hidden_units_and_scales_the_kept_ones(make_network_problem):
+    network, X, _ = make_network_problem("sigmoid", "cross_entropy")
     p = 0.4
     uniforms = np.random.default_rng(7).random((X.shape[0], 5))
     step = _TrainingStep(network, X.shape[0], dropout=p)
@@ -102,8 +102,10 @@ def test_dropout_masks_hidden_units_and_scales_the_kept_ones():
     np.testing.assert_allclose(step.dropped[0], step.activations[0] * expected_mask)
 
 
-def test_dropout_gradient_matches_finite_differences_of_the_thinned_network():
-    network, X, Y = make_problem("sigmoid", "cross_entropy")
+def test_dropout_gradient_matches_finite_differences_of_the_thinned_network(
+    make_network_problem, numerical_gradient
+):
+    network, X, Y = make_network_problem("sigmoid", "cross_entropy")
     p = 0.5
     rng = np.random.default_rng(11)
     uniforms = [rng.random((X.shape[0], n)) for n in network.layer_sizes[1:-1]]
@@ -133,13 +135,13 @@ def test_dropout_gradient_matches_finite_differences_of_the_thinned_network():
 
     for w, weight_step in zip(network.weights, step.weight_steps):
         np.testing.assert_allclose(
-            weight_step, finite_difference(thinned_cost, w), rtol=1e-5, atol=1e-8
+            weight_step, numerical_gradient(thinned_cost, w), rtol=1e-5, atol=1e-8
         )
 
 
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
-def test_observed_drop_rate_matches_the_setting(p):
-    network, _, _ = make_problem("relu", "cross_entropy")
+def test_observed_drop_rate_matches_the_setting(p, make_network_problem):
+    network, _, _ = make_network_problem("relu", "cross_entropy")
     X = np.random.default_rng(0).standard_normal((2000, 4))
     step = _TrainingStep(network, X.shape[0], dropout=p)
     np.copyto(step.inputs, X)
@@ -148,6 +150,6 @@ def test_observed_drop_rate_matches_the_setting(p):
     assert dropped_fraction == pytest.approx(p, abs=0.02)
 
 
-def test_network_round_trips_its_layer_sizes():
-    network, _, _ = make_problem("sigmoid", "quadratic")
+def test_network_round_trips_its_layer_sizes(make_network_problem):
+    network, _, _ = make_network_problem("sigmoid", "quadratic")
     assert network.layer_sizes == [4, 5, 3, 3]
