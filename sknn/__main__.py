@@ -28,6 +28,7 @@ from . import (
     DivergenceWarning,
     FailedToLearnWarning,
     MLPClassifierBook,
+    TrainingInterruptedWarning,
     __version__,
 )
 from .activations import ACTIVATIONS
@@ -216,6 +217,10 @@ def _load(args, parser):
     return (X_train, y_train), (X_val, y_val), (X_test, y_test), "digits"
 
 
+_INTERRUPTED = 130
+"""The exit status of a run stopped by Ctrl-C, as shells report SIGINT."""
+
+
 class _EpochPrinter:
     """One line per epoch; on a terminal, with a bar of the epochs done."""
 
@@ -276,18 +281,33 @@ def main(argv=None):
         flush=True,
     )
     started = time.perf_counter()
+    interrupted = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DivergenceWarning)
         warnings.simplefilter("always", FailedToLearnWarning)
-        clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+        try:
+            clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+        except KeyboardInterrupt:
+            interrupted = True
     seconds = time.perf_counter() - started
     for warning in caught:
+        if issubclass(warning.category, TrainingInterruptedWarning):
+            continue
         if issubclass(warning.category, (DivergenceWarning, FailedToLearnWarning)):
             print(f"{warning.category.__name__}: {warning.message}", file=sys.stderr)
         else:
             warnings.showwarning(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
+    if interrupted and not hasattr(clf, "coefs_"):
+        print("Interrupted before the first epoch completed.", file=sys.stderr)
+        return _INTERRUPTED
+    if interrupted:
+        print(
+            f"Interrupted: testing the model of epoch {clf.n_iter_}, the last "
+            "one completed (not saved).",
+            file=sys.stderr,
+        )
     if clf.best_epoch_ is not None:
         print(f"Kept the weights of epoch {clf.best_epoch_} ({clf.stop_reason_})")
     correct = int((clf.predict(X_test) == y_test).sum())
@@ -295,6 +315,8 @@ def main(argv=None):
         f"Test accuracy: {correct} / {len(y_test)} = {correct / len(y_test):.2%} "
         f"after {clf.n_iter_} epochs in {seconds:.2f} s"
     )
+    if interrupted:
+        return _INTERRUPTED
     if clf.stop_reason_ in _FAILED:
         print(f"Training failed: {_FAILED[clf.stop_reason_]}", file=sys.stderr)
         return 1

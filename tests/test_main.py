@@ -1,6 +1,8 @@
 """The main job, ``python -m sknn``."""
 
+import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -174,3 +176,30 @@ def test_save_to_a_missing_folder_is_a_usage_error_before_training(tmp_path, cap
     assert exit_info.value.code == 2
     captured = capsys.readouterr()
     assert "--save" in captured.err and "Epoch" not in captured.out
+
+
+def test_ctrl_c_tests_the_last_completed_epoch_and_exits_130():
+    """A real SIGINT once training has printed an epoch: no traceback, a test score."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sknn", "--epochs", "100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SKNN_MNIST": ""},
+    )
+    try:
+        # Epoch 1 counts once its hooks (the line printer among them) have run,
+        # so the second line is the first sign that an epoch has completed.
+        epoch_lines = 0
+        for line in process.stdout:
+            epoch_lines += line.startswith("Epoch")
+            if epoch_lines == 2:
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    assert "Interrupted: testing the model of epoch" in stderr
+    assert re.search(r"Test accuracy: \d+ / 450", stdout)
