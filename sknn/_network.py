@@ -270,7 +270,7 @@ class Network:
             data, X = X, X.X
         else:
             data = _compiled.TrainingInput(X)
-        engine = _compiled.choose_engine(self, data, optimizer, engine)
+        engine = _compiled.choose_engine(self, data, optimizer, engine, batch_size)
         options = dict(
             batch_size=batch_size,
             learning_rate=learning_rate,
