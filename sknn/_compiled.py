@@ -77,18 +77,30 @@ _OUTPUTS = {
 _blas_controller = None
 
 LARGE_BATCH_FLOPS = 50_000_000
-"""A batch's first-layer product above this many FLOPs gets two BLAS threads."""
+"""A batch's first-layer product above this many FLOPs may get two BLAS threads."""
+
+
+def _idle_cores():
+    """Whether the last minute's load leaves a core free for a second BLAS thread."""
+    try:
+        return os.getloadavg()[0] < (os.cpu_count() or 1) - 0.5
+    except (AttributeError, OSError):  # no load average (Windows)
+        return True
 
 
 def blas_threads(batch_size, layer_sizes):
-    """A context limiting numpy's BLAS to one thread for small products.
+    """A context limiting numpy's BLAS to one thread unless it can use more.
 
-    At the book's batch size a second thread gains nothing, and when another
-    process holds the second core it made batch-100 epochs many times slower;
-    large batches keep the BLAS library's own thread count.
+    At the book's batch size a second thread gains nothing. On large products
+    it can, but only on a free core: when another process holds it, BLAS's
+    threads wait on each other, and a [784, 100] epoch at batch 1000 took
+    3-4.5x longer on two threads than on one (batch 100, in an earlier
+    measurement, fifty times). So large batches keep the BLAS library's own
+    thread count only while the load average leaves a core idle.
     """
     global _blas_controller
-    if batch_size * layer_sizes[0] * layer_sizes[1] * 2 > LARGE_BATCH_FLOPS:
+    large = batch_size * layer_sizes[0] * layer_sizes[1] * 2 > LARGE_BATCH_FLOPS
+    if large and _idle_cores():
         return contextlib.nullcontext()
     if _blas_controller is None:
         try:
