@@ -251,8 +251,10 @@ class Network:
         """Run one epoch of mini-batch SGD over ``X`` and one-hot targets ``Y``.
 
         The compiled loop of :mod:`sknn._compiled` runs it when it can (every
-        built-in activation, cost and regularizer, with SGD), the numpy loop
-        otherwise; both take the same steps from the same random numbers.
+        built-in activation, cost and regularizer, with SGD) and is the faster
+        one (all but large batches of dense input, where numpy's BLAS wins),
+        the numpy loop otherwise; both take the same steps from the same
+        random numbers.
         ``engine`` ("numpy", "compiled", "compiled_sparse"; default: the
         ``SKNN_ENGINE`` environment variable, else automatic) forces one.
         ``X`` may be the :meth:`training_input` of the rows, which keeps what
@@ -270,7 +272,7 @@ class Network:
             data, X = X, X.X
         else:
             data = _compiled.TrainingInput(X)
-        engine = _compiled.choose_engine(self, data, optimizer, engine)
+        engine = _compiled.choose_engine(self, data, optimizer, engine, batch_size)
         options = dict(
             batch_size=batch_size,
             learning_rate=learning_rate,

@@ -197,6 +197,33 @@ def test_warm_start_sees_rows_changed_in_place(digits_split, monkeypatch):
         np.testing.assert_array_equal(actual, expected)
 
 
+def test_large_dense_batches_train_with_numpy_small_ones_compiled(monkeypatch):
+    # 600 rows x a [200, 60] first layer: 14 million FLOPs a product, where
+    # numpy's BLAS outruns the compiled dense loop; at 10 rows the loop wins
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1200, 200)).astype(np.float32)  # no zeros: dense
+    y = np.argmax(X[:, :3], axis=1)
+
+    def coefs(batch_size, epochs, engine):
+        if engine is None:
+            monkeypatch.delenv("SKNN_ENGINE", raising=False)
+        else:
+            monkeypatch.setenv("SKNN_ENGINE", engine)
+        clf = MLPClassifierBook(
+            hidden_layer_sizes=60, batch_size=batch_size, epochs=epochs, random_state=0
+        )
+        return np.concatenate([w.ravel() for w in clf.fit(X, y).coefs_])
+
+    for batch_size, epochs, chosen, other in (
+        (600, 30, "numpy", "compiled"),
+        (10, 2, "compiled", "numpy"),
+    ):
+        automatic = coefs(batch_size, epochs, None)
+        np.testing.assert_array_equal(automatic, coefs(batch_size, epochs, chosen))
+        # the two loops round differently, so equality names the loop that ran
+        assert not np.array_equal(automatic, coefs(batch_size, epochs, other))
+
+
 def test_unknown_engine_is_refused(digits_split, monkeypatch):
     X_train, _, y_train, _ = digits_split
     monkeypatch.setenv("SKNN_ENGINE", "gpu")
