@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
@@ -158,6 +158,24 @@ def test_diverging_learning_rate_is_excluded_and_reported(small_digits, divergin
     assert f"learning rate {diverging:g} diverged in epoch {epoch}" in search.report()
     assert [result.name for result in search.stages_] == list(STAGES)
     assert_each_choice_is_its_stages_best(search)
+
+
+def test_threshold_starts_each_curve_at_the_untrained_cost_without_an_extra_fit(
+    small_digits,
+):
+    X_train, _, y_train, _ = small_digits
+    search = BookSearchCV(
+        MLPClassifierBook(random_state=0),
+        **{**QUICK, "stages": ("learning_rate_threshold",), "cv": 2},
+    ).fit(X_train, y_train)
+    details = search.stages_[0].details
+    assert search.n_fits_ == 2 * len(details["verdicts"])
+    (first_train, _), _ = StratifiedKFold(2).split(X_train, y_train)
+    untrained = MLPClassifierBook(random_state=0, epochs=1, monitor=())
+    untrained.fit(X_train[first_train], y_train[first_train])
+    for histories in details["histories"].values():
+        assert histories[0][0] == pytest.approx(untrained.initial_cost_, rel=1e-12)
+        assert len(histories[0]) == 1 + search.threshold_epochs
 
 
 def test_pipeline_parameters_take_the_last_steps_prefix(small_digits):
@@ -472,7 +490,7 @@ def test_max_fits_is_honoured_and_the_report_names_what_was_skipped(small_digits
     settings = {**QUICK, "stages": BOOK_STAGES}
     full = BookSearchCV(MLPClassifierBook(), **settings).fit(X_train, y_train)
     # Room for the threshold and epochs stages, not for the lambda stage.
-    threshold_fits = 3 * (1 + len(full.stages_[0].tried))
+    threshold_fits = 3 * len(full.stages_[0].tried)
     limit = threshold_fits + 3 + 2
     search = BookSearchCV(MLPClassifierBook(), **settings, max_fits=limit).fit(
         X_train, y_train
