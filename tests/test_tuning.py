@@ -571,3 +571,74 @@ def test_ctrl_c_in_the_first_stage_stops_the_search(small_digits):
         BookSearchCV(InterruptedMLP(), **{**QUICK, "stages": BOOK_STAGES}).fit(
             X_train, y_train
         )
+
+
+# --- scikit-learn's callbacks (scikit-learn >= 1.9) ------------------------------
+
+needs_sklearn_callbacks = pytest.mark.skipif(
+    not hasattr(BookSearchCV, "set_callbacks"),
+    reason="scikit-learn < 1.9 has no sklearn.callback API",
+)
+
+
+class TaskRecorder:
+    """An auto-propagated scikit-learn callback that keeps the tree of tasks."""
+
+    max_propagation_depth = None
+
+    def setup(self, estimator, context):
+        self.root = context
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def children(self, context):
+        return [task for task in self.root if task.parent is context]
+
+
+@needs_sklearn_callbacks
+def test_callbacks_see_each_stage_its_candidates_and_the_refits_epochs(
+    small_digits,
+):
+    X_train, _, y_train, _ = small_digits
+    recorder = TaskRecorder()
+    search = BookSearchCV(
+        MLPClassifierBook(), **{**QUICK, "stages": BOOK_STAGES[:3]}
+    ).set_callbacks(recorder)
+    search.fit(X_train, y_train)
+
+    stages = recorder.children(recorder.root)
+    assert [task.task_name for task in stages[:-1]] == list(BOOK_STAGES[:3])
+    for task, result in zip(stages, search.stages_):
+        candidates = recorder.children(task)
+        assert len(candidates) == len(result.tried) > 0
+        assert {child.task_name for child in candidates} == {"candidate"}
+    refit = stages[-1]
+    # the refit network's own fit task, merged into the search's "refit" task
+    assert refit.source_task_name == "refit"
+    assert refit.estimator_name == "MLPClassifierBook"
+    epochs = recorder.children(refit)
+    assert len(epochs) == search.best_estimator_.n_iter_
+    assert {task.task_name for task in epochs} == {"epoch"}
+
+
+@needs_sklearn_callbacks
+def test_sklearn_progress_bar_shows_the_search(small_digits, capsys):
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar
+
+    X_train, _, y_train, _ = small_digits
+    search = BookSearchCV(
+        MLPClassifierBook(), **{**QUICK, "stages": BOOK_STAGES[:2]}
+    ).set_callbacks(ProgressBar())
+    search.fit(X_train, y_train)
+    out = capsys.readouterr().out
+    assert "BookSearchCV" in out
+    assert "learning_rate_threshold" in out
+    assert "MLPClassifierBook - fit" in out
