@@ -155,6 +155,15 @@ default="cross_entropy"
     loss_curve_ : list of float
         The "training_cost" of each epoch of ``history_`` (NaN where it was
         not monitored), like scikit-learn's MLPClassifier's.
+    initial_cost_ : float
+        The training cost before the last fit's first step, the "epoch 0" where
+        the book's cost plots start: the cost of the initial weights (or, with
+        ``warm_start`` and ``partial_fit``, of the weights the fit started
+        from) plus the regularization term, as ``"training_cost"`` in
+        ``history_`` counts it. Measured on at most 1024 evenly spaced
+        training rows (all of them on smaller data) whatever ``monitor`` says,
+        so a few epochs are enough to see whether a learning rate makes the
+        cost fall.
     n_iter_ : int
         Epochs run, over all fits of this model (warm starts add to it); it
         counts an epoch that diverged, whose weights were not kept.

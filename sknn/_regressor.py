@@ -134,6 +134,10 @@ class MLPRegressorBook(
         ``monitor`` asks for.
     loss_curve_ : list of float
         The "training_cost" of each epoch of ``history_``.
+    initial_cost_ : float
+        The training cost before the last fit's first step (with the
+        regularization term, on the scaled targets), measured on at most 1024
+        evenly spaced training rows, as for :class:`sknn.MLPClassifierBook`.
     n_iter_ : int
         Epochs run, over all fits of this model.
     learning_rate_ : float

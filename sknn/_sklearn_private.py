@@ -15,8 +15,8 @@ range: the newest release allowed, and the oldest, 1.6.1.
 - ``_check_method_params``: indexes fit parameters (such as ``X_val``) the way
   ``cross_validate`` does for a train/test split.
 - (not imported, but called) ``CallbackSupportMixin._init_callback_context``
-  in ``sknn/_sklearn_callbacks.py``: scikit-learn 1.9 has no public way to
-  start a fit's callback context.
+  in ``sknn/_sklearn_callbacks.py`` and ``sknn/tuning/_progress.py``:
+  scikit-learn 1.9 has no public way to start a fit's callback context.
 - ``_safe_indexing``: row selection that works on arrays, sparse matrices and
   DataFrames alike.
 """

@@ -74,6 +74,49 @@ def test_history_records_every_monitor_and_matches_the_final_model(digits):
     assert all(r["learning_rate"] == 0.5 and r["time"] > 0 for r in clf.history_)
 
 
+class _InitialWeights:
+    """A callback that keeps a copy of the weights training starts from."""
+
+    def on_train_begin(self, estimator):
+        self.coefs_ = [w.copy() for w in estimator.coefs_]
+        self.intercepts_ = [b.copy() for b in estimator.intercepts_]
+
+    def on_epoch_end(self, estimator, record):
+        pass
+
+
+def test_initial_cost_is_the_untrained_networks_training_cost(digits):
+    X, _, y, _ = digits
+    start = _InitialWeights()
+    clf = MLPClassifierBook(
+        epochs=2, lmbda=3.0, monitor=(), callbacks=[start], random_state=0
+    ).fit(X, y)
+    start.classes_, start.lmbda = clf.classes_, clf.lmbda
+    untrained = cross_entropy(start, X, y) + l2_penalty(start, len(y))
+    assert clf.initial_cost_ == pytest.approx(untrained, rel=1e-12)
+    assert clf.initial_cost_ > 2 * cross_entropy(clf, X, y)
+
+    again = clone(clf).set_params(callbacks=None, monitor=("training_cost",))
+    again.set_params(warm_start=True).fit(X, y)
+    end_of_first_fit = again.history_[-1]["training_cost"]
+    assert again.initial_cost_ == pytest.approx(untrained, rel=1e-12)
+    again.fit(X, y)
+    assert again.initial_cost_ == pytest.approx(end_of_first_fit, rel=1e-12)
+
+
+def test_initial_cost_on_more_than_1024_rows_is_an_even_sample(digits_split):
+    X_train, _, y_train, _ = digits_split
+    order = np.argsort(y_train, kind="stable")
+    X, y = X_train[order], y_train[order]
+    start = _InitialWeights()
+    clf = MLPClassifierBook(
+        epochs=1, lmbda=0.0, monitor=(), callbacks=[start], random_state=0
+    ).fit(X, y)
+    start.classes_ = clf.classes_
+    assert len(y) > 1024
+    assert clf.initial_cost_ == pytest.approx(cross_entropy(start, X, y), rel=0.02)
+
+
 def test_monitoring_off_records_only_epoch_rate_and_time(digits):
     X, _, y, _ = digits
     clf = MLPClassifierBook(monitor=(), epochs=2, random_state=0).fit(X, y)

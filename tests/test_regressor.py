@@ -165,6 +165,36 @@ def test_warm_start_and_partial_fit_continue_training(regression_split):
     np.testing.assert_allclose(online.target_mean_, y_train.mean())
 
 
+def test_initial_cost_is_the_untrained_networks_cost_on_scaled_targets(
+    regression_split,
+):
+    X_train, _, y_train, _ = regression_split
+
+    class InitialWeights:
+        def on_train_begin(self, estimator):
+            self.weights = [
+                (w.copy(), b.copy())
+                for w, b in zip(estimator.coefs_, estimator.intercepts_)
+            ]
+
+        def on_epoch_end(self, estimator, record):
+            pass
+
+    start = InitialWeights()
+    model = MLPRegressorBook(
+        epochs=2, lmbda=1.0, monitor=(), callbacks=[start], random_state=0
+    ).fit(X_train, y_train)
+    a = X_train
+    for w, b in start.weights[:-1]:
+        a = 1.0 / (1.0 + np.exp(-(a @ w + b)))
+    w, b = start.weights[-1]
+    outputs = (a @ w + b).ravel()
+    scaled = (y_train - model.target_mean_[0]) / model.target_scale_[0]
+    penalty = 0.5 * 1.0 / len(y_train) * sum((w**2).sum() for w, _ in start.weights)
+    expected = 0.5 * np.mean((outputs - scaled) ** 2) + penalty
+    assert model.initial_cost_ == pytest.approx(expected, rel=1e-10)
+
+
 def test_a_failed_fit_leaves_the_model_as_it_was(regression_split):
     X_train, X_test, y_train, _ = regression_split
     model = MLPRegressorBook(epochs=2, random_state=0).fit(X_train, y_train)

@@ -9,7 +9,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
@@ -158,6 +158,24 @@ def test_diverging_learning_rate_is_excluded_and_reported(small_digits, divergin
     assert f"learning rate {diverging:g} diverged in epoch {epoch}" in search.report()
     assert [result.name for result in search.stages_] == list(STAGES)
     assert_each_choice_is_its_stages_best(search)
+
+
+def test_threshold_starts_each_curve_at_the_untrained_cost_without_an_extra_fit(
+    small_digits,
+):
+    X_train, _, y_train, _ = small_digits
+    search = BookSearchCV(
+        MLPClassifierBook(random_state=0),
+        **{**QUICK, "stages": ("learning_rate_threshold",), "cv": 2},
+    ).fit(X_train, y_train)
+    details = search.stages_[0].details
+    assert search.n_fits_ == 2 * len(details["verdicts"])
+    (first_train, _), _ = StratifiedKFold(2).split(X_train, y_train)
+    untrained = MLPClassifierBook(random_state=0, epochs=1, monitor=())
+    untrained.fit(X_train[first_train], y_train[first_train])
+    for histories in details["histories"].values():
+        assert histories[0][0] == pytest.approx(untrained.initial_cost_, rel=1e-12)
+        assert len(histories[0]) == 1 + search.threshold_epochs
 
 
 def test_pipeline_parameters_take_the_last_steps_prefix(small_digits):
@@ -472,7 +490,7 @@ def test_max_fits_is_honoured_and_the_report_names_what_was_skipped(small_digits
     settings = {**QUICK, "stages": BOOK_STAGES}
     full = BookSearchCV(MLPClassifierBook(), **settings).fit(X_train, y_train)
     # Room for the threshold and epochs stages, not for the lambda stage.
-    threshold_fits = 3 * (1 + len(full.stages_[0].tried))
+    threshold_fits = 3 * len(full.stages_[0].tried)
     limit = threshold_fits + 3 + 2
     search = BookSearchCV(MLPClassifierBook(), **settings, max_fits=limit).fit(
         X_train, y_train
@@ -553,3 +571,74 @@ def test_ctrl_c_in_the_first_stage_stops_the_search(small_digits):
         BookSearchCV(InterruptedMLP(), **{**QUICK, "stages": BOOK_STAGES}).fit(
             X_train, y_train
         )
+
+
+# --- scikit-learn's callbacks (scikit-learn >= 1.9) ------------------------------
+
+needs_sklearn_callbacks = pytest.mark.skipif(
+    not hasattr(BookSearchCV, "set_callbacks"),
+    reason="scikit-learn < 1.9 has no sklearn.callback API",
+)
+
+
+class TaskRecorder:
+    """An auto-propagated scikit-learn callback that keeps the tree of tasks."""
+
+    max_propagation_depth = None
+
+    def setup(self, estimator, context):
+        self.root = context
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def children(self, context):
+        return [task for task in self.root if task.parent is context]
+
+
+@needs_sklearn_callbacks
+def test_callbacks_see_each_stage_its_candidates_and_the_refits_epochs(
+    small_digits,
+):
+    X_train, _, y_train, _ = small_digits
+    recorder = TaskRecorder()
+    search = BookSearchCV(
+        MLPClassifierBook(), **{**QUICK, "stages": BOOK_STAGES[:3]}
+    ).set_callbacks(recorder)
+    search.fit(X_train, y_train)
+
+    stages = recorder.children(recorder.root)
+    assert [task.task_name for task in stages[:-1]] == list(BOOK_STAGES[:3])
+    for task, result in zip(stages, search.stages_):
+        candidates = recorder.children(task)
+        assert len(candidates) == len(result.tried) > 0
+        assert {child.task_name for child in candidates} == {"candidate"}
+    refit = stages[-1]
+    # the refit network's own fit task, merged into the search's "refit" task
+    assert refit.source_task_name == "refit"
+    assert refit.estimator_name == "MLPClassifierBook"
+    epochs = recorder.children(refit)
+    assert len(epochs) == search.best_estimator_.n_iter_
+    assert {task.task_name for task in epochs} == {"epoch"}
+
+
+@needs_sklearn_callbacks
+def test_sklearn_progress_bar_shows_the_search(small_digits, capsys):
+    pytest.importorskip("rich")
+    from sklearn.callback import ProgressBar
+
+    X_train, _, y_train, _ = small_digits
+    search = BookSearchCV(
+        MLPClassifierBook(), **{**QUICK, "stages": BOOK_STAGES[:2]}
+    ).set_callbacks(ProgressBar())
+    search.fit(X_train, y_train)
+    out = capsys.readouterr().out
+    assert "BookSearchCV" in out
+    assert "learning_rate_threshold" in out
+    assert "MLPClassifierBook - fit" in out

@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
+from .._sklearn_callbacks import CallbackSupportMixin
 from .._sklearn_private import HasMethods, Interval, StrOptions, _fit_context
 from ._base import STAGES
 from ._checks import (
@@ -24,6 +25,7 @@ from ._checks import (
     _check_validation_data,
     _checked_data,
 )
+from ._progress import _SearchProgress
 from ._report import _report_figure, _report_text
 from ._run import _Run
 
@@ -41,7 +43,7 @@ def _estimator_has(attribute):
     return check
 
 
-class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
+class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     """Tune an MLPClassifierBook the way chapter 3 of the book does, stage by stage.
 
     Chapter 3, "How to choose a neural network's hyper-parameters?", tunes
@@ -177,6 +179,9 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         sizes are about equally fast, since it measures time).
     verbose : int, default=0
         1 prints a line per stage and candidate; more, the searches' too.
+        With scikit-learn >= 1.9, ``set_callbacks(ProgressBar())`` (from
+        ``sklearn.callback``) shows a progress bar per stage and for the
+        refit's epochs instead.
     prefix : str or None, default=None
         The parameter prefix of the network inside a Pipeline, e.g.
         ``"mlpclassifierbook__"``; None finds it from the last step's name.
@@ -377,10 +382,13 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         run = _Run(self.estimator, X, y, fit_params, splits, prefix, settings, rng)
         self.stages_ = []
         self.interrupted_ = None
+        progress = _SearchProgress(self, X, y, len(settings["stages"]))
         try:
             for number, name in enumerate(settings["stages"], 1):
                 run.log(f"{number}/{len(settings['stages'])} {name} ...")
+                progress.begin_stage(name)
                 result = run.run_stage(_STAGE_CLASSES[name]())
+                progress.end_stage(len(result.tried))
                 self.stages_.append(result)
                 if not result.skipped:
                     run.params[_STAGE_CLASSES[name].param] = result.chosen
@@ -408,8 +416,12 @@ class BookSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.search_time_ = run.elapsed()
         self.n_fits_ = run.n_fits
         started = time.perf_counter()
-        self.best_estimator_ = run.estimator().fit(X, y, **fit_params)
+        best_estimator = run.estimator()
+        with progress.refit(best_estimator):
+            best_estimator.fit(X, y, **fit_params)
+        self.best_estimator_ = best_estimator
         self.refit_time_ = time.perf_counter() - started
+        progress.end()
         return self
 
     # --- using the tuned model ----------------------------------------------

@@ -35,17 +35,13 @@ class _NoLearningRateFell(ValueError):
     """No learning rate tried made the training cost fall."""
 
 
-# A learning rate so small that an epoch leaves the weights as they were: one
-# epoch at this rate measures the untrained network's cost, the "epoch 0" of
-# the book's cost plots, which ``history_`` does not record.
-_FROZEN_LEARNING_RATE = 1e-12
-
-
 def _training_costs(estimator, X, y, fit_params):
-    """Fit and return the training cost of each epoch and why training stopped.
+    """Fit; return the cost before training, the cost of each epoch, and the stop.
 
-    Runs on a joblib worker; it returns a few floats, not the fitted model.
-    A learning rate that is too large is what this is looking for, so the
+    The cost before training is the network's ``initial_cost_``, the "epoch
+    0" of the book's cost plots, which ``history_`` does not record. Runs on
+    a joblib worker; it returns a few floats, not the fitted model. A
+    learning rate that is too large is what this is looking for, so the
     DivergenceWarning or FailedToLearnWarning it may raise is expected and
     silenced: the stage's verdict reports it.
     """
@@ -55,7 +51,11 @@ def _training_costs(estimator, X, y, fit_params):
         estimator.fit(X, y, **fit_params)
     network, _ = _find_network(estimator)
     costs = [record.get("training_cost", np.nan) for record in network.history_]
-    return [float(cost) for cost in costs], network.stop_reason_
+    return (
+        float(network.initial_cost_),
+        [float(cost) for cost in costs],
+        network.stop_reason_,
+    )
 
 
 class _LearningRateThreshold(_Stage):
@@ -72,8 +72,8 @@ class _LearningRateThreshold(_Stage):
     So each eta is trained for ``threshold_epochs`` epochs, with lambda = 0
     when lambda is tuned later, on an optional subsample ("get quick
     feedback"). Its cost *falls* if every epoch ends below the one before,
-    starting from the untrained network's cost; it *diverged* if the cost
-    became non-finite (``stop_reason_ == "diverged"``) or rose above the
+    starting from the untrained network's cost (each fit's ``initial_cost_``,
+    so no extra fit measures it); it *diverged* if the cost became non-finite (``stop_reason_ == "diverged"``) or rose above the
     untrained network's; otherwise it *oscillated*. The threshold is the
     largest eta whose cost falls, walking up from the smallest and stopping at
     the first that does not.
@@ -99,7 +99,7 @@ class _LearningRateThreshold(_Stage):
     def units(self, run, candidate):
         """The work of running this stage for ``candidate``, per fit."""
         settings = run.settings
-        n_rates = 1 + len(settings["learning_rates"])
+        n_rates = len(settings["learning_rates"])
         n_rates += len(settings["threshold_refine_factors"])
         quick = {**candidate, "epochs": settings["threshold_epochs"]}
         return [
@@ -128,42 +128,35 @@ class _LearningRateThreshold(_Stage):
             **candidate,
         }
 
-        def fit(learning_rates, frozen=False):
-            """Training costs and stop reasons of each eta, one per fold.
+        def fit(learning_rates):
+            """The cost before training, the epochs' costs and the stop of each eta.
 
-            With ``frozen``, the batch also holds one epoch per fold at a rate
-            too small to move the weights: the untrained network's cost,
-            "epoch 0", where the book's curves start.
+            One tuple per fold; every eta starts a fold from the same weights.
             """
-            runs = [({"learning_rate": eta}, eta) for eta in learning_rates]
-            if frozen:
-                runs.insert(
-                    0, ({"learning_rate": _FROZEN_LEARNING_RATE, "epochs": 1}, 0)
-                )
             jobs = [
-                delayed(_training_costs)(run.estimator(**{**quick, **change}), *fold)
-                for change, _ in runs
+                delayed(_training_costs)(
+                    run.estimator(**{**quick, "learning_rate": eta}), *fold
+                )
+                for eta in learning_rates
                 for fold in data
             ]
             units = [
-                run.work({**quick, **change}, len(rows))
-                for change, _ in runs
+                run.work({**quick, "learning_rate": eta}, len(rows))
+                for eta in learning_rates
                 for rows in folds
             ]
             fitted = iter(run.map(jobs, units))
-            return {key: [next(fitted) for _ in data] for _, key in runs}
+            return {eta: [next(fitted) for _ in data] for eta in learning_rates}
 
         histories, verdicts = {}, {}
 
         def judge(fitted):
             for eta, runs in fitted.items():
-                histories[eta] = [
-                    [start, *costs] for start, (costs, _) in zip(initial, runs)
-                ]
+                histories[eta] = [[start, *costs] for start, costs, _ in runs]
                 verdicts[eta] = _combine_verdicts(
                     [
                         _judge_costs(start, costs, stop_reason)
-                        for start, (costs, stop_reason) in zip(initial, runs)
+                        for start, costs, stop_reason in runs
                     ]
                 )
             final_costs = {
@@ -173,9 +166,7 @@ class _LearningRateThreshold(_Stage):
             verdicts.update(_slower_than_smaller(verdicts, final_costs))
 
         coarse = settings["learning_rates"]
-        fitted = fit(coarse, frozen=True)
-        initial = [costs[0] for costs, _ in fitted.pop(0)]
-        judge(fitted)
+        judge(fit(coarse))
         threshold, failure = _threshold(coarse, verdicts)
         if threshold is None:
             raise _NoLearningRateFell(
