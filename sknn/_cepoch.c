@@ -437,6 +437,32 @@ static PyObject *py_available_isas(PyObject *self, PyObject *noargs)
 }
 
 
+/* X as the first view: a C-contiguous 2-d float32 or float64 array. */
+static int get_dense_rows(Views *v, PyObject *X, Py_buffer **xv)
+{
+    if (PyObject_GetBuffer(X, &v->views[0], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    v->n = 1;
+    *xv = &v->views[0];
+    if ((*xv)->ndim != 2 || ((*xv)->itemsize != 4 && (*xv)->itemsize != 8)) {
+        PyErr_SetString(PyExc_ValueError, "X must be 2-d float32 or float64");
+        return -1;
+    }
+    return 0;
+}
+
+/* The arrays of a CSR form of X's rows (indices and data writable to fill them). */
+static int get_csr(Views *v, PyObject *indptr, PyObject *indices, PyObject *data,
+                   Py_ssize_t itemsize, int writable, void **pp, Py_buffer **pv,
+                   void **ipp, Py_buffer **iv, void **dp, Py_buffer **dv)
+{
+    if (get_buffer(v, indptr, 8, 0, 0, "indptr", pp, pv) < 0 ||
+        get_buffer(v, indices, 4, writable, 0, "indices", ipp, iv) < 0 ||
+        get_buffer(v, data, itemsize, writable, 0, "data", dp, dv) < 0)
+        return -1;
+    return 0;
+}
+
 /* Dense rows to CSR, in two passes, so Python can allocate between them. */
 static PyObject *py_count_row_nonzeros(PyObject *self, PyObject *args)
 {
@@ -450,16 +476,13 @@ static PyObject *py_count_row_nonzeros(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     Py_buffer *xv, *pv;
     void *xp, *pp;
-    if (PyObject_GetBuffer(X, &v->views[0], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+    if (get_dense_rows(v, X, &xv) < 0)
         goto done;
-    v->n = 1;
-    xv = &v->views[0];
     xp = xv->buf;
     if (get_buffer(v, indptr, 8, 1, 0, "indptr", &pp, &pv) < 0)
         goto done;
-    if (xv->ndim != 2 || (xv->itemsize != 4 && xv->itemsize != 8) ||
-        n_items(pv) != xv->shape[0] + 1) {
-        PyErr_SetString(PyExc_ValueError, "X must be 2-d float32/64, indptr one longer");
+    if (n_items(pv) != xv->shape[0] + 1) {
+        PyErr_SetString(PyExc_ValueError, "indptr must be one longer than X has rows");
         goto done;
     }
     {
@@ -504,18 +527,11 @@ static PyObject *py_fill_csr(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     Py_buffer *xv, *pv, *iv, *dv;
     void *xp, *pp, *ipp, *dp;
-    if (PyObject_GetBuffer(X, &v->views[0], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+    if (get_dense_rows(v, X, &xv) < 0)
         goto done;
-    v->n = 1;
-    xv = &v->views[0];
     xp = xv->buf;
-    if (xv->ndim != 2 || (xv->itemsize != 4 && xv->itemsize != 8)) {
-        PyErr_SetString(PyExc_ValueError, "X must be 2-d float32 or float64");
-        goto done;
-    }
-    if (get_buffer(v, indptr, 8, 0, 0, "indptr", &pp, &pv) < 0 ||
-        get_buffer(v, indices, 4, 1, 0, "indices", &ipp, &iv) < 0 ||
-        get_buffer(v, data, xv->itemsize, 1, 0, "data", &dp, &dv) < 0)
+    if (get_csr(v, indptr, indices, data, xv->itemsize, 1, &pp, &pv, &ipp, &iv, &dp,
+                &dv) < 0)
         goto done;
     {
         const int64_t rows = xv->shape[0], cols = xv->shape[1];
@@ -598,18 +614,11 @@ static PyObject *py_csr_matches(PyObject *self, PyObject *args)
     PyObject *result = NULL;
     Py_buffer *xv, *pv, *iv, *dv;
     void *xp, *pp, *ipp, *dp;
-    if (PyObject_GetBuffer(X, &v->views[0], PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+    if (get_dense_rows(v, X, &xv) < 0)
         goto done;
-    v->n = 1;
-    xv = &v->views[0];
     xp = xv->buf;
-    if (xv->ndim != 2 || (xv->itemsize != 4 && xv->itemsize != 8)) {
-        PyErr_SetString(PyExc_ValueError, "X must be 2-d float32 or float64");
-        goto done;
-    }
-    if (get_buffer(v, indptr, 8, 0, 0, "indptr", &pp, &pv) < 0 ||
-        get_buffer(v, indices, 4, 0, 0, "indices", &ipp, &iv) < 0 ||
-        get_buffer(v, data, xv->itemsize, 0, 0, "data", &dp, &dv) < 0)
+    if (get_csr(v, indptr, indices, data, xv->itemsize, 0, &pp, &pv, &ipp, &iv, &dp,
+                &dv) < 0)
         goto done;
     {
         const int64_t rows = xv->shape[0], cols = xv->shape[1];
