@@ -46,11 +46,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._fit_checks import PARAMETER_CONSTRAINTS, _resolve
 from ._health import (
-    START_COST_ROWS,
     DivergenceWarning,
     FailedToLearnWarning,
     _health_problem,
     _norm,
+    cost_before_training,
     failure_after_training,
 )
 from ._monitoring import MONITORS, measure
@@ -249,7 +249,8 @@ class BaseMLPBook(FitPlanMixin, CallbackSupportMixin, BaseEstimator):
         start_norm = _norm(plan.coefs)
         norms = [start_norm]
         with np.errstate(over="ignore", invalid="ignore"):
-            start_cost = self._cost_before_training(network, plan)
+            start_cost, penalty = cost_before_training(network, plan, self.lmbda)
+        self.initial_cost_ = start_cost + penalty
         first_cost = None
         outcome = {"stop_reason": "epochs", "interrupted": None, "epochs_run": 0}
         eta = plan.learning_rate
@@ -337,30 +338,6 @@ class BaseMLPBook(FitPlanMixin, CallbackSupportMixin, BaseEstimator):
                 outcome["interrupted_epoch"] = self.n_iter_ + 1
         bridge.end_fit()
         return outcome
-
-    def _cost_before_training(self, network, plan):
-        """The cost before this fit's first step; record it as ``initial_cost_``.
-
-        Measured once per fit on at most ``START_COST_ROWS`` evenly spaced
-        training rows (all of them when there are fewer), so that sorted data
-        is still represented. It is the "epoch 0" of the book's cost plots: the
-        health check compares every epoch with it, and ``initial_cost_`` adds
-        the regularization term, as the ``training_cost`` of ``history_``
-        does. Returns the cost without that term.
-        """
-        X, Y, sample_weight, _ = plan.train
-        step = -(-X.shape[0] // START_COST_ROWS)
-        weights = None if sample_weight is None else sample_weight[::step]
-        if weights is not None and not weights.sum() > 0:
-            weights = None
-        cost = network.mean_cost(X[::step], Y[::step], weights)
-        penalty = (
-            plan.regularizer.penalty(plan.coefs, self.lmbda, plan.n_train)
-            if self.lmbda
-            else 0.0
-        )
-        self.initial_cost_ = cost + penalty
-        return cost
 
     def _end_hooks(self, plan, parameters):
         for _, hook in plan.hooks:

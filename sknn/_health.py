@@ -94,6 +94,43 @@ def _health_problem(batch_cost, reference_costs, norms):
     return None
 
 
+def cost_before_training(network, plan, lmbda):
+    """The cost before a fit's first step, and the regularization term to add.
+
+    Measured once per fit on at most ``START_COST_ROWS`` evenly spaced
+    training rows (all of them when there are fewer), so that sorted data is
+    still represented. It is the "epoch 0" of the book's cost plots: the
+    health check compares every epoch's cost with it, and the estimator's
+    ``initial_cost_`` adds the regularization term, as the ``training_cost``
+    of ``history_`` does.
+
+    Parameters
+    ----------
+    network : sknn._network.Network
+        The network before training.
+    plan : object
+        The fit's plan: ``train`` as ``(X, Y, sample_weight, y)``,
+        ``regularizer``, ``coefs`` and ``n_train``.
+    lmbda : float
+        The regularization parameter.
+
+    Returns
+    -------
+    tuple of (float, float)
+        The cost without the regularization term, and that term.
+    """
+    X, Y, sample_weight, _ = plan.train
+    step = -(-X.shape[0] // START_COST_ROWS)
+    weights = None if sample_weight is None else sample_weight[::step]
+    if weights is not None and not weights.sum() > 0:
+        weights = None
+    cost = network.mean_cost(X[::step], Y[::step], weights)
+    penalty = (
+        plan.regularizer.penalty(plan.coefs, lmbda, plan.n_train) if lmbda else 0.0
+    )
+    return cost, penalty
+
+
 def failure_after_training(network, train, learning_failure):
     """Why a trained model did not learn, or None for a model that learned.
 

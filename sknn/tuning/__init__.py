@@ -35,7 +35,7 @@ joblib.parallel_backend("dask"):`` runs every fit on a Dask cluster.
 
 from __future__ import annotations
 
-from ._base import STAGES, StageResult
+from ._base import STAGES, SearchInterruptedWarning, StageResult
 from ._search import BookSearchCV
 
-__all__ = ["STAGES", "BookSearchCV", "StageResult"]
+__all__ = ["STAGES", "BookSearchCV", "SearchInterruptedWarning", "StageResult"]

@@ -1,4 +1,4 @@
-"""What every stage shares: the stage names, the result, the base class, the network.
+"""What the stages and the search share: stage names, results, the network, Ctrl-C.
 
 A stage sets one parameter of the network: it fits candidates through the
 ``_Run`` it is given, hands what it measured to a rule in ``_decisions``,
@@ -14,6 +14,21 @@ from sklearn.pipeline import Pipeline
 
 from .._classifier import MLPClassifierBook
 from ._decisions import _fmt
+
+
+class SearchInterruptedWarning(UserWarning):
+    """The search was interrupted (Ctrl-C); the model uses the values chosen so far."""
+
+
+def _estimator_has(attribute):
+    """For ``available_if``: whether the tuned (or, before fit, the given) estimator has it."""
+
+    def check(self):
+        if hasattr(self, "best_estimator_"):
+            return hasattr(self.best_estimator_, attribute)
+        return hasattr(self.estimator, attribute)
+
+    return check
 
 
 def _find_network(estimator):

@@ -18,7 +18,7 @@ from sklearn.utils.validation import (
 
 from .._sklearn_callbacks import CallbackSupportMixin
 from .._sklearn_private import HasMethods, Interval, StrOptions, _fit_context
-from ._base import STAGES
+from ._base import STAGES, SearchInterruptedWarning, _estimator_has
 from ._checks import (
     _STAGE_CLASSES,
     _check_settings,
@@ -28,19 +28,6 @@ from ._checks import (
 from ._progress import _SearchProgress
 from ._report import _report_figure, _report_text
 from ._run import _Run
-
-
-class SearchInterruptedWarning(UserWarning):
-    """The search was interrupted (Ctrl-C); the model uses the values chosen so far."""
-
-
-def _estimator_has(attribute):
-    def check(self):
-        if hasattr(self, "best_estimator_"):
-            return hasattr(self.best_estimator_, attribute)
-        return hasattr(self.estimator, attribute)
-
-    return check
 
 
 class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
