@@ -63,15 +63,6 @@ typedef struct {
 #define TANH tanhf
 #define NAME(x) x##_f32_base
 #include "_cepoch_kernel.h"
-#undef REAL
-#undef REAL_IS_FLOAT
-#undef REAL_EPS
-#undef VEC
-#undef IVEC
-#undef LANES
-#undef EXP
-#undef TANH
-#undef NAME
 
 /* float64, baseline */
 #define REAL double
@@ -84,15 +75,6 @@ typedef struct {
 #define TANH tanh
 #define NAME(x) x##_f64_base
 #include "_cepoch_kernel.h"
-#undef REAL
-#undef REAL_IS_FLOAT
-#undef REAL_EPS
-#undef VEC
-#undef IVEC
-#undef LANES
-#undef EXP
-#undef TANH
-#undef NAME
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_AVX2_VARIANT 1
@@ -113,15 +95,6 @@ typedef struct {
 #define TANH tanhf
 #define NAME(x) x##_f32_avx2
 #include "_cepoch_kernel.h"
-#undef REAL
-#undef REAL_IS_FLOAT
-#undef REAL_EPS
-#undef VEC
-#undef IVEC
-#undef LANES
-#undef EXP
-#undef TANH
-#undef NAME
 
 #define REAL double
 #define REAL_IS_FLOAT 0
@@ -133,15 +106,6 @@ typedef struct {
 #define TANH tanh
 #define NAME(x) x##_f64_avx2
 #include "_cepoch_kernel.h"
-#undef REAL
-#undef REAL_IS_FLOAT
-#undef REAL_EPS
-#undef VEC
-#undef IVEC
-#undef LANES
-#undef EXP
-#undef TANH
-#undef NAME
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -451,16 +415,29 @@ static int get_dense_rows(Views *v, PyObject *X, Py_buffer **xv)
     return 0;
 }
 
-/* The arrays of a CSR form of X's rows (indices and data writable to fill them). */
-static int get_csr(Views *v, PyObject *indptr, PyObject *indices, PyObject *data,
-                   Py_ssize_t itemsize, int writable, void **pp, Py_buffer **pv,
-                   void **ipp, Py_buffer **iv, void **dp, Py_buffer **dv)
+/* Parse (X, indptr, indices, data) and take their buffers (indices and data
+ * writable to fill them); NULL with an exception set on error. */
+static Views *dense_and_csr_views(PyObject *args, int writable, Py_buffer **xv,
+                                  Py_buffer **pv, Py_buffer **iv, Py_buffer **dv)
 {
-    if (get_buffer(v, indptr, 8, 0, 0, "indptr", pp, pv) < 0 ||
-        get_buffer(v, indices, 4, writable, 0, "indices", ipp, iv) < 0 ||
-        get_buffer(v, data, itemsize, writable, 0, "data", dp, dv) < 0)
-        return -1;
-    return 0;
+    PyObject *X, *indptr, *indices, *data;
+    void *buf;
+    if (!PyArg_ParseTuple(args, "OOOO", &X, &indptr, &indices, &data))
+        return NULL;
+    Views *v = (Views *)PyMem_Calloc(1, sizeof(Views));
+    if (v == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (get_dense_rows(v, X, xv) < 0 ||
+        get_buffer(v, indptr, 8, 0, 0, "indptr", &buf, pv) < 0 ||
+        get_buffer(v, indices, 4, writable, 0, "indices", &buf, iv) < 0 ||
+        get_buffer(v, data, (*xv)->itemsize, writable, 0, "data", &buf, dv) < 0) {
+        release_views(v);
+        PyMem_Free(v);
+        return NULL;
+    }
+    return v;
 }
 
 /* Dense rows to CSR, in two passes, so Python can allocate between them. */
@@ -518,21 +495,12 @@ done:
 static PyObject *py_fill_csr(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *X, *indptr, *indices, *data;
-    if (!PyArg_ParseTuple(args, "OOOO", &X, &indptr, &indices, &data))
-        return NULL;
-    Views *v = (Views *)PyMem_Calloc(1, sizeof(Views));
-    if (v == NULL)
-        return PyErr_NoMemory();
-    PyObject *result = NULL;
     Py_buffer *xv, *pv, *iv, *dv;
-    void *xp, *pp, *ipp, *dp;
-    if (get_dense_rows(v, X, &xv) < 0)
-        goto done;
-    xp = xv->buf;
-    if (get_csr(v, indptr, indices, data, xv->itemsize, 1, &pp, &pv, &ipp, &iv, &dp,
-                &dv) < 0)
-        goto done;
+    Views *v = dense_and_csr_views(args, 1, &xv, &pv, &iv, &dv);
+    if (v == NULL)
+        return NULL;
+    PyObject *result = NULL;
+    void *xp = xv->buf, *pp = pv->buf, *ipp = iv->buf, *dp = dv->buf;
     {
         const int64_t rows = xv->shape[0], cols = xv->shape[1];
         const int64_t *ip = (const int64_t *)pp;
@@ -605,41 +573,27 @@ done:
 static PyObject *py_csr_matches(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *X, *indptr, *indices, *data;
-    if (!PyArg_ParseTuple(args, "OOOO", &X, &indptr, &indices, &data))
-        return NULL;
-    Views *v = (Views *)PyMem_Calloc(1, sizeof(Views));
-    if (v == NULL)
-        return PyErr_NoMemory();
-    PyObject *result = NULL;
     Py_buffer *xv, *pv, *iv, *dv;
-    void *xp, *pp, *ipp, *dp;
-    if (get_dense_rows(v, X, &xv) < 0)
-        goto done;
-    xp = xv->buf;
-    if (get_csr(v, indptr, indices, data, xv->itemsize, 0, &pp, &pv, &ipp, &iv, &dp,
-                &dv) < 0)
-        goto done;
-    {
-        const int64_t rows = xv->shape[0], cols = xv->shape[1];
-        const int64_t *ip = (const int64_t *)pp;
-        const int32_t *ix = (const int32_t *)ipp;
-        int same = n_items(pv) == rows + 1 && n_items(iv) >= ip[rows] &&
-                   n_items(dv) >= ip[rows];
-        if (same) {
-            Py_BEGIN_ALLOW_THREADS
-            if (xv->itemsize == 8)
-                CSR_MATCHES_ROWS(double);
-            else
-                CSR_MATCHES_ROWS(float);
-            Py_END_ALLOW_THREADS
-        }
-        result = PyBool_FromLong(same);
+    Views *v = dense_and_csr_views(args, 0, &xv, &pv, &iv, &dv);
+    if (v == NULL)
+        return NULL;
+    void *xp = xv->buf, *dp = dv->buf;
+    const int64_t rows = xv->shape[0], cols = xv->shape[1];
+    const int64_t *ip = (const int64_t *)pv->buf;
+    const int32_t *ix = (const int32_t *)iv->buf;
+    int same = n_items(pv) == rows + 1 && n_items(iv) >= ip[rows] &&
+               n_items(dv) >= ip[rows];
+    if (same) {
+        Py_BEGIN_ALLOW_THREADS
+        if (xv->itemsize == 8)
+            CSR_MATCHES_ROWS(double);
+        else
+            CSR_MATCHES_ROWS(float);
+        Py_END_ALLOW_THREADS
     }
-done:
     release_views(v);
     PyMem_Free(v);
-    return result;
+    return PyBool_FromLong(same);
 }
 
 static PyMethodDef methods[] = {

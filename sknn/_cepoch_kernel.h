@@ -650,3 +650,13 @@ static int NAME(train_block)(const Block *c)
 #undef STORE
 #undef DISPATCH_NC
 #undef EXP_VEC
+/* The parameters _cepoch.c set for this instantiation, so it can set the next. */
+#undef REAL
+#undef REAL_IS_FLOAT
+#undef REAL_EPS
+#undef VEC
+#undef IVEC
+#undef LANES
+#undef EXP
+#undef TANH
+#undef NAME
