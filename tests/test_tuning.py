@@ -642,3 +642,40 @@ def test_sklearn_progress_bar_shows_the_search(small_digits, capsys):
     assert "BookSearchCV" in out
     assert "learning_rate_threshold" in out
     assert "MLPClassifierBook - fit" in out
+
+
+def test_a_setting_scored_by_one_stage_is_not_fitted_again(small_digits):
+    """The setting every stage compares against keeps the score it was given.
+
+    The architecture stage starts from the activation stage's choice; that
+    network is not cross-validated a second time, and the score it reuses is
+    the one a fresh cross-validation of the same settings gives.
+    """
+    from sklearn.model_selection import cross_val_score
+
+    X, _, y, _ = small_digits
+    folds = list(StratifiedKFold(3).split(X, y))
+    search = BookSearchCV(
+        MLPClassifierBook((10,), epochs=5, random_state=0),
+        stages=("activation", "architecture"),
+        activations=("sigmoid", "relu"),
+        max_width=20,
+        max_depth=1,
+        learning_rates=(0.1, 1.0, 10.0),
+        cv=folds,
+    ).fit(X, y)
+    activation, architecture = search.stages_
+    searched = [
+        params
+        for cv_results in architecture.cv_results
+        for params in cv_results["params"]
+    ]
+    assert {architecture.param: (10,)} not in searched
+    (current_text, reused), *_ = architecture.details["rows"]
+    assert current_text.startswith("hidden_layer_sizes=[10]")
+    assert reused == activation.score
+    chosen = MLPClassifierBook((10,), epochs=5, random_state=0).set_params(
+        **activation.also, activation=activation.chosen, monitor=()
+    )
+    fresh = cross_val_score(chosen, X, y, cv=folds).mean()
+    assert reused == pytest.approx(fresh, abs=1e-12)

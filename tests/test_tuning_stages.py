@@ -69,12 +69,15 @@ class ScriptedRun:
             return False, "max_fits"
         return True, ""
 
+    def unscored(self, candidates, *, train_score=False):
+        return candidates
+
     def score_candidates(self, candidates, *, train_score=False):
         self.n_fits += len(candidates)
         self.scored.extend(candidates)
         results = {
-            "params": candidates,
             "mean_test_score": np.array([self.score(c) for c in candidates]),
+            "searches": [{"params": candidates}],
         }
         if train_score:
             results["mean_train_score"] = np.full(len(candidates), self.train_score)

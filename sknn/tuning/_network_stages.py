@@ -79,7 +79,7 @@ class _ChoiceStage(_Stage):
 
     def _score(self, run, candidates, **options):
         ok, why = run.affords(
-            run.search_units(candidates),
+            run.search_units(run.unscored(candidates, **options)),
             max(run.refit_units(**c) for c in candidates),
         )
         if not ok:
@@ -94,14 +94,14 @@ class _ChoiceStage(_Stage):
             candidate = self._retuned(run, candidate, notes)
             if candidate is not None:
                 tried.append(candidate)
-        cv_results, why = self._score(run, tried)
-        if cv_results is None:
+        scored, why = self._score(run, tried)
+        if scored is None:
             return self.skipped(run, why)
-        scores = cv_results["mean_test_score"]
+        scores = scored["mean_test_score"]
         for candidate, score in zip(tried, scores):
             run.log(f"{self.name}: {self._describe_candidate(candidate)}: {score:.4f}")
         index = _best_candidate(scores, run.margin(scores[0]))
-        return self._result(run, tried, scores, index, notes, [cv_results])
+        return self._result(run, tried, scores, index, notes, scored["searches"])
 
     def _describe_candidate(self, candidate):
         text = f"{self.param}={_label(candidate, self.param)}"
@@ -272,7 +272,7 @@ class _Dropout(_ChoiceStage):
         test = float(first["mean_test_score"][0])
         gap = run.settings["dropout_gap"]
         if not _overfits(train, test, gap):
-            result = self._result(run, [current], [test], 0, [], [first])
+            result = self._result(run, [current], [test], 0, [], first["searches"])
             result.reason = (
                 f"the network does not overfit (training score {train:.4f}, CV "
                 f"score {test:.4f}, gap below {_fmt(gap)}); kept "
@@ -282,13 +282,14 @@ class _Dropout(_ChoiceStage):
         others = self.candidates(run)
         more, why = self._score(run, others) if others else (None, "nothing to try")
         if more is None:
-            result = self._result(run, [current], [test], 0, [why], [first])
+            result = self._result(run, [current], [test], 0, [why], first["searches"])
             return result
         tried = [current, *others]
         scores = [test, *more["mean_test_score"]]
         index = _best_candidate(scores, run.margin(scores[0]))
         notes = [f"overfits: training score {train:.4f} vs CV {test:.4f}"]
-        return self._result(run, tried, scores, index, notes, [first, more])
+        searches = first["searches"] + more["searches"]
+        return self._result(run, tried, scores, index, notes, searches)
 
 
 class _Architecture(_ChoiceStage):
@@ -332,7 +333,7 @@ class _Architecture(_ChoiceStage):
         tried, scores, results, notes = (
             [current],
             [first["mean_test_score"][0]],
-            [first],
+            list(first["searches"]),
             [],
         )
         best = 0
@@ -353,12 +354,12 @@ class _Architecture(_ChoiceStage):
             if not batch:
                 wider = []
                 continue
-            cv_results, why = self._score(run, batch)
-            if cv_results is None:
+            scored, why = self._score(run, batch)
+            if scored is None:
                 notes.append(f"stopped growing ({why})")
                 break
-            results.append(cv_results)
-            for candidate, score in zip(batch, cv_results["mean_test_score"]):
+            results.extend(scored["searches"])
+            for candidate, score in zip(batch, scored["mean_test_score"]):
                 tried.append(candidate)
                 scores.append(score)
                 run.log(

@@ -18,12 +18,27 @@ from ._base import _find_network
 from ._decisions import _fmt, _margin, _predicted_seconds
 
 
+def _frozen(value):
+    """``value`` as something hashable that compares by value (lists as tuples)."""
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
 class _Run:
     """The data, the folds, and the settings chosen so far, shared by the stages.
 
     ``params`` holds the unprefixed values chosen so far; ``fixed`` holds what
     every fit shares but nobody tunes (the seed of the initial weights, so
-    that candidates differ only in the parameter being tried).
+    that candidates differ only in the parameter being tried). ``scores``
+    holds the mean CV score of every setting cross-validated so far, so that
+    a later stage comparing against it does not fit it again.
     """
 
     def __init__(self, base, X, y, fit_params, splits, prefix, settings, rng):
@@ -42,10 +57,12 @@ class _Run:
         self.subsample_seed = int(rng.randint(np.iinfo(np.int32).max))
         self.halving_seed = int(rng.randint(np.iinfo(np.int32).max))
         self.params = {}
+        self.scores = {}
         if "lmbda" in settings["stages"]:
             # "Start with no regularization": lambda = 0 until its own stage.
             self.params["lmbda"] = 0.0
         self.base_params = base.get_params()
+        self.network_params = self.network.get_params(deep=False)
         self.n_features = X.shape[1] if hasattr(X, "shape") else len(X[0])
         self.n_classes = len(np.unique(y))
         self.has_validation_data = (
@@ -220,6 +237,8 @@ class _Run:
             search = GridSearchCV(estimator, grid, **common)
         search.fit(self.X, self.y, **self.fit_params)
         self._record_search(started, search.cv_results_)
+        if kind != "halving":  # halving scores most candidates on fewer rows
+            self._remember(search.cv_results_)
         best = search.best_params_[self.prefix + name]
         return search.cv_results_, best, float(search.best_score_)
 
@@ -242,33 +261,82 @@ class _Run:
             for train, _ in self.splits
         ]
 
+    def _key(self, candidate):
+        """What identifies a fit: every parameter set on the base estimator.
+
+        The folds, the data, the seed of the initial weights and the scorer
+        are the run's own, so two fits with the same key score the same.
+        """
+        params = {**self.network_params, **self.fixed, **self.params, **candidate}
+        return tuple(sorted((name, _frozen(value)) for name, value in params.items()))
+
+    def _remember(self, cv_results):
+        """Keep the mean scores of a search's candidates, to reuse them later."""
+        for index, params in enumerate(cv_results["params"]):
+            entry = self.scores.setdefault(self._key(self._unprefixed(params)), {})
+            entry["test"] = float(cv_results["mean_test_score"][index])
+            if "mean_train_score" in cv_results:
+                entry["train"] = float(cv_results["mean_train_score"][index])
+
+    def unscored(self, candidates, *, train_score=False):
+        """The ``candidates`` whose CV score (and training score) is not known yet."""
+        needed = ("test", "train") if train_score else ("test",)
+        return [
+            candidate
+            for candidate in candidates
+            if not all(k in self.scores.get(self._key(candidate), {}) for k in needed)
+        ]
+
     def score_candidates(self, candidates, *, train_score=False):
-        """Cross-validate each dict of parameters in ``candidates``; return cv_results_.
+        """Cross-validate each dict of parameters in ``candidates``; return their scores.
 
         One ``GridSearchCV`` over a list of one-point grids: the candidates
         differ in several parameters at once (an activation, its
         initializer and its re-tuned learning rate), and their fits run in
-        parallel.
+        parallel. A candidate already scored by an earlier stage (the
+        setting so far, which every stage compares against) is not fitted
+        again: with the same folds and initial weights it would score the
+        same.
+
+        Returns
+        -------
+        dict
+            ``"mean_test_score"`` (and ``"mean_train_score"`` when asked
+            for), one per candidate in order, and ``"searches"``: the
+            ``cv_results_`` of the search run for the candidates not scored
+            before (empty if there were none).
         """
         settings = self.settings
-        grid = [
-            {self.prefix + name: [value] for name, value in candidate.items()}
-            for candidate in candidates
-        ]
-        search = GridSearchCV(
-            self.estimator(monitor=()),
-            grid,
-            cv=self.splits,
-            scoring=settings["scoring"],
-            n_jobs=settings["n_jobs"],
-            refit=False,
-            return_train_score=train_score,
-            verbose=max(settings["verbose"] - 1, 0),
-        )
-        started = time.perf_counter()
-        search.fit(self.X, self.y, **self.fit_params)
-        self._record_search(started, search.cv_results_)
-        return search.cv_results_
+        fresh = self.unscored(candidates, train_score=train_score)
+        searches = []
+        if fresh:
+            grid = [
+                {self.prefix + name: [value] for name, value in candidate.items()}
+                for candidate in fresh
+            ]
+            search = GridSearchCV(
+                self.estimator(monitor=()),
+                grid,
+                cv=self.splits,
+                scoring=settings["scoring"],
+                n_jobs=settings["n_jobs"],
+                refit=False,
+                return_train_score=train_score,
+                verbose=max(settings["verbose"] - 1, 0),
+            )
+            started = time.perf_counter()
+            search.fit(self.X, self.y, **self.fit_params)
+            self._record_search(started, search.cv_results_)
+            self._remember(search.cv_results_)
+            searches.append(search.cv_results_)
+        known = [self.scores[self._key(candidate)] for candidate in candidates]
+        scored = {
+            "mean_test_score": np.array([entry["test"] for entry in known]),
+            "searches": searches,
+        }
+        if train_score:
+            scored["mean_train_score"] = np.array([entry["train"] for entry in known])
+        return scored
 
     def run_stage(self, stage):
         """Run ``stage`` if the budget allows its fits and the refit, else skip it."""
