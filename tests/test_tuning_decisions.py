@@ -11,6 +11,7 @@ from sknn.tuning._decisions import (
     _checked_values,
     _combine_verdicts,
     _fastest_good_enough,
+    _fit_speed,
     _initializer_for,
     _judge_costs,
     _keeps_growing,
@@ -186,6 +187,29 @@ def test_margin_is_the_accuracy_standard_error_when_that_is_larger():
 
 def test_predicted_time_spreads_fits_over_the_workers():
     assert _predicted_seconds(None, [10, 10], 2) == 0.0
-    assert _predicted_seconds(0.5, [10, 10], 2) == 5.0
-    assert _predicted_seconds(0.5, [10, 10], 1) == 10.0
-    assert _predicted_seconds(0.5, [30, 2, 2], 2) == 15.0  # the longest fit
+    assert _predicted_seconds((0.0, 0.5), [10, 10], 2) == 5.0
+    assert _predicted_seconds((0.0, 0.5), [10, 10], 1) == 10.0
+    assert _predicted_seconds((0.0, 0.5), [30, 2, 2], 2) == 15.0  # the longest fit
+    assert _predicted_seconds((1.5, 0.5), [10, 10], 2) == 6.5
+
+
+def test_fit_speed_tells_the_overhead_from_the_rate():
+    """Small fits are mostly overhead; a line through all batches separates them."""
+    overhead, rate = 0.3, 5e-11
+    works = [2e9, 1.2e9, 7e10, 1.5e9, 1.6e11]
+    batches = [(w, overhead + rate * w) for w in works]
+    batches.insert(0, (2e9, 2.5))  # the first batch also started the workers
+    assert _fit_speed(batches) == pytest.approx((overhead, rate))
+    naive = batches[2][1] / batches[2][0]  # the last small batch's time per unit
+    assert naive > 4 * rate
+
+
+def test_fit_speed_of_alike_batches_uses_the_training_time():
+    """Batches of one size cannot separate overhead and rate: the epochs' time can."""
+    batches = [(1e9, 2.0), (1e9, 0.35), (1.1e9, 0.36)]
+    overhead, rate = _fit_speed(batches, training_rate=5e-11)
+    assert rate == 5e-11
+    assert overhead == pytest.approx(np.mean([0.35 - 0.05, 0.36 - 0.055]))
+    assert _fit_speed(batches) == pytest.approx((0.0, np.mean([0.35e-9, 0.36 / 1.1e9])))
+    assert _fit_speed([]) is None
+    assert _fit_speed([(1e9, 2.0)]) == (0.0, 2e-9)  # only the first batch so far

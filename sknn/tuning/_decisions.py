@@ -259,13 +259,69 @@ def _initializer_for(activation, current):
 # --- the budget -------------------------------------------------------------------
 
 
-def _predicted_seconds(seconds_per_unit, units, n_workers):
+def _batch_work(units, n_workers):
+    """The work a batch of fits puts on its busiest worker.
+
+    The fits are dealt out to the workers, so the batch lasts the larger of
+    its longest fit and its total work divided by the workers.
+    """
+    return max(max(units), sum(units) / n_workers)
+
+
+_SPREAD = 4.0
+"""How many times larger the largest batch's work must be than the smallest's
+before a straight line through the batches' times can tell the overhead from
+the rate."""
+
+
+def _fit_speed(batches, training_rate=None):
+    """Return ``(overhead, seconds_per_unit)`` from the batches of fits timed so far.
+
+    A batch of fits takes a fixed overhead (dispatching the fits to the
+    workers, checking the data, scoring) plus a time proportional to its
+    work (:func:`_batch_work`). Small fits, such as the threshold stage's
+    few epochs on a subsample, are mostly overhead: dividing their time by
+    their work would predict a full-size fit several times too slow, and
+    the budget would skip stages it has time for.
+
+    Parameters
+    ----------
+    batches : list of (work, wall seconds)
+        Every batch timed so far, in order. The first also started the
+        worker processes, so it is left out once there are others.
+    training_rate : float or None
+        Seconds per unit of work spent in the training epochs themselves
+        (the fits' ``history_`` times), when known: the rate when the
+        batches are too alike in size to tell it from the overhead.
+
+    Returns
+    -------
+    tuple of float, or None
+        None before any batch has been timed.
+    """
+    points = batches[1:] if len(batches) > 1 else batches
+    points = [(work, wall) for work, wall in points if work > 0]
+    if not points:
+        return None
+    work, wall = (np.array(column, dtype=float) for column in zip(*points))
+    if work.max() >= _SPREAD * work.min():
+        rate, overhead = np.polyfit(work, wall, 1)
+        if rate > 0 and overhead >= 0:
+            return float(overhead), float(rate)
+        if rate > 0:
+            return 0.0, float(wall.sum() / work.sum())
+    if training_rate:
+        return float(max(0.0, np.mean(wall - training_rate * work))), training_rate
+    return 0.0, float(np.mean(wall / work))
+
+
+def _predicted_seconds(speed, units, n_workers):
     """Wall time of fits of ``units`` of work spread over ``n_workers``.
 
-    The fits are dealt out to the workers, so the time is the larger of the
-    longest fit and the total divided by the workers. Unknown (0) before any
-    fit has been timed.
+    ``speed`` is :func:`_fit_speed`'s ``(overhead, seconds_per_unit)``.
+    Unknown (0) before any fit has been timed.
     """
-    if seconds_per_unit is None or not len(units):
+    if speed is None or not len(units):
         return 0.0
-    return seconds_per_unit * max(max(units), sum(units) / n_workers)
+    overhead, rate = speed
+    return overhead + rate * _batch_work(units, n_workers)

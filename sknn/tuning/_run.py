@@ -15,7 +15,7 @@ from sklearn.utils.parallel import Parallel
 from .._learning_rate import learning_rate_for
 from .._sklearn_private import _check_method_params, _safe_indexing
 from ._base import _find_network
-from ._decisions import _fmt, _margin, _predicted_seconds
+from ._decisions import _batch_work, _fit_speed, _fmt, _margin, _predicted_seconds
 
 
 def _frozen(value):
@@ -44,7 +44,9 @@ class _Run:
     def __init__(self, base, X, y, fit_params, splits, prefix, settings, rng):
         self.started = time.perf_counter()
         self.n_fits = 0
-        self.seconds_per_unit = None
+        self.batches = []
+        self.training = [0.0, 0.0]
+        self.speed = None
         self.base = base
         self.X, self.y, self.fit_params = X, y, fit_params
         self.splits = splits
@@ -98,7 +100,7 @@ class _Run:
 
     def predict_seconds(self, units):
         """Predicted wall time of fits of ``units``, run in parallel."""
-        return _predicted_seconds(self.seconds_per_unit, units, self.n_workers())
+        return _predicted_seconds(self.speed, units, self.n_workers())
 
     def refit_units(self, **candidate):
         return self.work(candidate, self.n_samples)
@@ -113,7 +115,7 @@ class _Run:
                 f"{len(units)} more fits would exceed max_fits="
                 f"{settings['max_fits']} ({self.n_fits} done)"
             )
-        if settings["max_time"] is None or self.seconds_per_unit is None:
+        if settings["max_time"] is None or self.speed is None:
             return True, ""
         needed = self.predict_seconds(units) + self.predict_seconds([refit_units])
         left = settings["max_time"] - self.elapsed()
@@ -124,24 +126,36 @@ class _Run:
             )
         return True, ""
 
-    def _record(self, wall, units):
-        """Learn the seconds per unit of work from a batch of fits just run."""
+    def _record(self, wall, units, training_seconds=None):
+        """Learn the speed of fits from a batch just run (see ``_fit_speed``).
+
+        ``training_seconds``, when the fits report it, is the time each
+        spent in its training epochs, without the overheads around them.
+        """
         self.n_fits += len(units)
-        if sum(units) > 0:
-            workers = min(self.n_workers(), len(units))
-            self.seconds_per_unit = wall * workers / sum(units)
+        if sum(units) <= 0:
+            return
+        self.batches.append((_batch_work(units, self.n_workers()), wall))
+        if training_seconds is not None:
+            self.training[0] += sum(training_seconds)
+            self.training[1] += sum(units)
+        rate = self.training[0] / self.training[1] if self.training[1] else None
+        self.speed = _fit_speed(self.batches, rate)
 
     def map(self, jobs, units=None, measure=None):
         """Run ``jobs`` in parallel and learn their speed; return their results.
 
         ``units`` is the work of each job; ``measure(results)`` gives it
         after the fact for fits whose length is known only then (early
-        stopping).
+        stopping). Each result is a dict whose ``"training_seconds"`` is the
+        time the fit spent in its epochs.
         """
         started = time.perf_counter()
         results = self.parallel()(jobs)
         self._record(
-            time.perf_counter() - started, measure(results) if measure else units
+            time.perf_counter() - started,
+            measure(results) if measure else units,
+            [result["training_seconds"] for result in results],
         )
         return results
 

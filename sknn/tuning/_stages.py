@@ -38,7 +38,8 @@ class _NoLearningRateFell(ValueError):
 def _training_costs(estimator, X, y, fit_params):
     """Fit; return the cost before training, the cost of each epoch, and the stop.
 
-    The cost before training is the network's ``initial_cost_``, the "epoch
+    Also the seconds spent in the training epochs, which teach the budget
+    how fast fits run. The cost before training is the network's ``initial_cost_``, the "epoch
     0" of the book's cost plots, which ``history_`` does not record. Runs on
     a joblib worker; it returns a few floats, not the fitted model. A
     learning rate that is too large is what this is looking for, so the
@@ -51,11 +52,12 @@ def _training_costs(estimator, X, y, fit_params):
         estimator.fit(X, y, **fit_params)
     network, _ = _find_network(estimator)
     costs = [record.get("training_cost", np.nan) for record in network.history_]
-    return (
-        float(network.initial_cost_),
-        [float(cost) for cost in costs],
-        network.stop_reason_,
-    )
+    return {
+        "initial_cost": float(network.initial_cost_),
+        "costs": [float(cost) for cost in costs],
+        "stop_reason": network.stop_reason_,
+        "training_seconds": sum(record["time"] for record in network.history_),
+    }
 
 
 class _LearningRateThreshold(_Stage):
@@ -131,7 +133,7 @@ class _LearningRateThreshold(_Stage):
         def fit(learning_rates):
             """The cost before training, the epochs' costs and the stop of each eta.
 
-            One tuple per fold; every eta starts a fold from the same weights.
+            One dict per fold; every eta starts a fold from the same weights.
             """
             jobs = [
                 delayed(_training_costs)(
@@ -140,23 +142,27 @@ class _LearningRateThreshold(_Stage):
                 for eta in learning_rates
                 for fold in data
             ]
-            units = [
-                run.work({**quick, "learning_rate": eta}, len(rows))
-                for eta in learning_rates
-                for rows in folds
-            ]
-            fitted = iter(run.map(jobs, units))
+            rows = [len(fold) for _ in learning_rates for fold in folds]
+            fitted = iter(
+                run.map(
+                    jobs,
+                    measure=lambda results: [
+                        run.work(quick, n_rows, epochs=max(1, len(result["costs"])))
+                        for result, n_rows in zip(results, rows)
+                    ],
+                )
+            )
             return {eta: [next(fitted) for _ in data] for eta in learning_rates}
 
         histories, verdicts = {}, {}
 
         def judge(fitted):
             for eta, runs in fitted.items():
-                histories[eta] = [[start, *costs] for start, costs, _ in runs]
+                histories[eta] = [[r["initial_cost"], *r["costs"]] for r in runs]
                 verdicts[eta] = _combine_verdicts(
                     [
-                        _judge_costs(start, costs, stop_reason)
-                        for start, costs, stop_reason in runs
+                        _judge_costs(r["initial_cost"], r["costs"], r["stop_reason"])
+                        for r in runs
                     ]
                 )
             final_costs = {
@@ -311,7 +317,7 @@ class _LearningRateThreshold(_Stage):
 
 
 def _early_stopping_fit(estimator, X, y, fit_params):
-    """Fit with early stopping; return the best epoch and the validation curve."""
+    """Fit with early stopping; return the best epoch, the validation curve, the time."""
     estimator.fit(X, y, **fit_params)
     network, _ = _find_network(estimator)
     return {
@@ -322,6 +328,7 @@ def _early_stopping_fit(estimator, X, y, fit_params):
             float(record.get("validation_accuracy", np.nan))
             for record in network.history_
         ],
+        "training_seconds": sum(record["time"] for record in network.history_),
     }
 
 
