@@ -15,6 +15,7 @@ from sknn.tuning._decisions import (
     _initializer_for,
     _judge_costs,
     _keeps_growing,
+    _kept_unless_beaten,
     _margin,
     _mean_curve,
     _median_epoch,
@@ -213,3 +214,18 @@ def test_fit_speed_of_alike_batches_uses_the_training_time():
     assert _fit_speed(batches) == pytest.approx((0.0, np.mean([0.35e-9, 0.36 / 1.1e9])))
     assert _fit_speed([]) is None
     assert _fit_speed([(1e9, 2.0)]) == (0.0, 2e-9)  # only the first batch so far
+
+
+def test_the_current_value_is_kept_unless_beaten_by_the_margin():
+    def results(scores):
+        values = [0.25, 0.5, 1.0]
+        return {
+            "params": [{"learning_rate": v} for v in values],
+            "mean_test_score": np.array(scores),
+        }
+
+    assert _kept_unless_beaten(results([0.970, 0.972, 0.960]), 0.25, 0.004) == 0
+    assert _kept_unless_beaten(results([0.970, 0.972, 0.960]), 0.5, 0.004) == 1
+    assert _kept_unless_beaten(results([0.970, 0.960, 0.975]), 0.5, 0.004) == 2
+    assert _kept_unless_beaten(results([0.970, 0.960, 0.975]), 0.5, 0.02) == 1
+    assert _kept_unless_beaten(results([0.970, 0.960, 0.975]), 2.0, 0.02) == 2

@@ -212,6 +212,23 @@ def _best_candidate(scores, min_improvement):
     return 0
 
 
+def _kept_unless_beaten(cv_results, current, margin):
+    """Index in ``cv_results`` of the value to keep: ``current`` unless beaten by ``margin``.
+
+    For a search over one parameter in which ``current``, the value so far,
+    is one of the candidates: the best-scoring value replaces it only if it
+    scores more than ``margin`` higher (:func:`_best_candidate`); a
+    ``current`` that was not searched leaves the best.
+    """
+    values = [next(iter(params.values())) for params in cv_results["params"]]
+    scores = np.asarray(cv_results["mean_test_score"], dtype=float)
+    if current not in values:
+        return int(np.nanargmax(scores))
+    first = values.index(current)
+    order = [first] + [index for index in range(len(values)) if index != first]
+    return order[_best_candidate(scores[order], margin)]
+
+
 def _margin(min_improvement, accuracy=None, n_scored=None):
     """How much better a change must score to be kept.
 

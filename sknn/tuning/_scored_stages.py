@@ -7,8 +7,10 @@ stage shares, and chooses from their ``cv_results_``.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._base import StageResult, _Stage
-from ._decisions import _fastest_good_enough, _fmt, _tidy
+from ._decisions import _fastest_good_enough, _fmt, _kept_unless_beaten, _tidy
 from ._report import _chose_best, _describe_search, _log_axis, _plot_scores
 
 
@@ -92,6 +94,13 @@ class _LearningRate(_Stage):
     again." The current eta times each of ``learning_rate_factors`` (and the current
     eta itself) are cross-validated; unlike the threshold, this uses the
     validation score, since eta is now being tuned for the final accuracy.
+    As in the network stages, another eta replaces the current one only if
+    it scores more than the margin better: the values are a factor of two
+    apart and their scores usually within the noise of the validation
+    accuracy, and a "better" eta chosen by chance was the tuned model's most
+    common loss to the book's defaults on sklearn's digits (see
+    ``docs/tuning.md``). With ``search="halving"`` the best value is taken,
+    since most values are scored on fewer rows.
     """
 
     name = "learning_rate"
@@ -106,7 +115,17 @@ class _LearningRate(_Stage):
             {_tidy(current * f) for f in run.settings["learning_rate_factors"]}
             | {current}
         )
-        cv_results, best, score = run.search("learning_rate", values)
+        cv_results, _, _ = run.search("learning_rate", values)
+        if run.settings["search"] == "halving":  # most values scored on fewer rows
+            index = int(np.argmin(cv_results["rank_test_score"]))
+            margin = None
+        else:
+            scores = cv_results["mean_test_score"]
+            previous = [next(iter(p.values())) for p in cv_results["params"]]
+            margin = run.margin(scores[previous.index(current)])
+            index = _kept_unless_beaten(cv_results, current, margin)
+        best = next(iter(cv_results["params"][index].values()))
+        score = float(cv_results["mean_test_score"][index])
         return StageResult(
             name=self.name,
             param=run.prefix + self.param,
@@ -114,18 +133,28 @@ class _LearningRate(_Stage):
             chosen=best,
             reason=(
                 f"revisited eta {_fmt(current)} with the chosen lambda over "
-                f"{', '.join(map(_fmt, values))}; chose {_fmt(best)} "
-                f"(mean CV score {score:.4f})"
+                f"{', '.join(map(_fmt, values))}; "
+                + ("kept" if best == current else "chose")
+                + f" {_fmt(best)} (mean CV score {score:.4f})"
             ),
             cv_results=[cv_results],
             score=score,
-            details={"previous": current},
+            details={"previous": current, "margin": margin},
         )
 
     def describe(self, result):
-        lines = [f"Around eta = {_fmt(result.details['previous'])}:"]
+        d = result.details
+        lines = [f"Around eta = {_fmt(d['previous'])}:"]
         lines += _describe_search(result.cv_results[0], "eta")
-        lines.append(_chose_best("eta", result))
+        if d.get("margin") is None:
+            lines.append(_chose_best("eta", result))
+        else:
+            lines.append(
+                f"{'Kept' if result.chosen == d['previous'] else 'Chose'} eta = "
+                f"{_fmt(result.chosen)} (mean CV score {result.score:.4f}): the eta "
+                f"so far stays unless another scores more than {d['margin']:.4f} "
+                "better (min_improvement, or the standard error of the accuracy)."
+            )
         return lines
 
     def plot(self, result, ax):
