@@ -175,7 +175,8 @@ def test_threshold_starts_each_curve_at_the_untrained_cost_without_an_extra_fit(
         **{**QUICK, "stages": ("learning_rate_threshold",), "cv": 2},
     ).fit(X_train, y_train)
     details = search.stages_[0].details
-    assert search.n_fits_ == 2 * len(details["verdicts"])
+    # One fit per eta and fold, and the 2-fold CV that scores the final eta.
+    assert search.n_fits_ == 2 * len(details["verdicts"]) + 2
     (first_train, _), _ = StratifiedKFold(2).split(X_train, y_train)
     untrained = MLPClassifierBook(random_state=0, epochs=1, monitor=())
     untrained.fit(X_train[first_train], y_train[first_train])
@@ -507,6 +508,10 @@ def test_max_fits_is_honoured_and_the_report_names_what_was_skipped(small_digits
     report = search.report()
     assert "Skipped for lack of budget: lmbda, learning_rate" in report
     assert "max_fits" in report
+    # No scored stage ran, and cross-validating the final settings would take
+    # three more fits than max_fits allows: the score is not measured.
+    assert math.isnan(search.best_score_)
+    assert "Mean CV score not measured (3 more fits would exceed max_fits" in report
 
 
 def test_max_time_skips_the_stages_it_has_no_time_for(small_digits):
@@ -514,10 +519,24 @@ def test_max_time_skips_the_stages_it_has_no_time_for(small_digits):
     search = BookSearchCV(
         MLPClassifierBook(), **{**QUICK, "stages": BOOK_STAGES}, max_time=1e-3
     ).fit(X_train, y_train)
-    # The first stage is timed to predict the rest; nothing else fits.
+    # The first stage is timed to predict the rest; nothing else fits, not
+    # even the cross-validation that would measure the final settings' score.
     assert [r.skipped for r in search.stages_] == [False, True, True, True]
     assert "max_time" in search.stages_[1].reason
     assert search.best_params_ == {search.stages_[0].param: search.stages_[0].chosen}
+    assert search.n_fits_ == 3 * len(search.stages_[0].tried)
+    assert math.isnan(search.best_score_)
+    assert "Mean CV score not measured (needed about" in search.report()
+
+
+def test_the_final_score_is_measured_when_only_unscored_stages_ran(small_digits):
+    X_train, _, y_train, _ = small_digits
+    search = BookSearchCV(
+        MLPClassifierBook(), **{**QUICK, "stages": ("learning_rate_threshold",)}
+    ).fit(X_train, y_train)
+    threshold_fits = 3 * len(search.stages_[0].tried)
+    assert search.n_fits_ == threshold_fits + 3  # and one 3-fold cross-validation
+    assert 0.5 < search.best_score_ <= 1.0
 
 
 class InterruptedMLP(MLPClassifierBook):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..plotting import _matplotlib
@@ -39,8 +41,11 @@ def _report_text(search, describe):
         )
     chosen = ", ".join(f"{k}={_fmt(v)}" for k, v in search.best_params_.items())
     lines.append(f"Final: {chosen}")
+    score = f"Mean CV score {search.best_score_:.4f}"
+    if math.isnan(search.best_score_) and search._unmeasured:
+        score = f"Mean CV score not measured ({search._unmeasured})"
     lines.append(
-        f"Mean CV score {search.best_score_:.4f}; {search.n_fits_} fits in "
+        f"{score}; {search.n_fits_} fits in "
         f"{search.search_time_:.1f} s, then refit on all {search.n_samples_} "
         f"samples in {search.refit_time_:.2f} s."
     )
