@@ -22,6 +22,7 @@ dense ``X`` is kept for as long as that ``X`` is alive, so warm-started and
 
 import contextlib
 import os
+import threading
 import weakref
 
 import numpy as np
@@ -97,6 +98,12 @@ def blas_threads(batch_size, layer_sizes):
     3-4.5x longer on two threads than on one (batch 100, in an earlier
     measurement, fifty times). So large batches keep the BLAS library's own
     thread count only while the load average leaves a core idle.
+
+    The limit is the process's, so fits in several threads (BookSearchCV's
+    workers) share one: the first to enter sets it and the last to leave
+    restores the library's own count. Limiting in each thread on its own
+    would let one thread restore the limit another had saved, and leave the
+    process with one BLAS thread for good.
     """
     global _blas_controller
     large = batch_size * layer_sizes[0] * layer_sizes[1] * 2 > LARGE_BATCH_FLOPS
@@ -111,7 +118,27 @@ def blas_threads(batch_size, layer_sizes):
             _blas_controller = ThreadpoolController()
     if not _blas_controller:
         return contextlib.nullcontext()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    return _one_blas_thread(_blas_controller)
+
+
+_blas_limit = {"lock": threading.Lock(), "holders": 0, "limiter": None}
+
+
+@contextlib.contextmanager
+def _one_blas_thread(controller):
+    """One BLAS thread while any thread of this process is inside."""
+    with _blas_limit["lock"]:
+        if _blas_limit["holders"] == 0:
+            _blas_limit["limiter"] = controller.limit(limits=1, user_api="blas")
+        _blas_limit["holders"] += 1
+    try:
+        yield
+    finally:
+        with _blas_limit["lock"]:
+            _blas_limit["holders"] -= 1
+            if _blas_limit["holders"] == 0:
+                _blas_limit["limiter"].restore_original_limits()
+                _blas_limit["limiter"] = None
 
 
 def _kind(obj):

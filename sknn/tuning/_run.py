@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -60,6 +61,7 @@ class _Run:
         self.halving_seed = int(rng.randint(np.iinfo(np.int32).max))
         self.params = {}
         self.scores = {}
+        self.unmeasured = ""
         if "lmbda" in settings["stages"]:
             # "Start with no regularization": lambda = 0 until its own stage.
             self.params["lmbda"] = 0.0
@@ -142,16 +144,23 @@ class _Run:
         rate = self.training[0] / self.training[1] if self.training[1] else None
         self.speed = _fit_speed(self.batches, rate)
 
-    def map(self, jobs, units=None, measure=None):
+    def map(self, jobs, units=None, measure=None, expected=()):
         """Run ``jobs`` in parallel and learn their speed; return their results.
 
         ``units`` is the work of each job; ``measure(results)`` gives it
         after the fact for fits whose length is known only then (early
         stopping). Each result is a dict whose ``"training_seconds"`` is the
-        time the fit spent in its epochs.
+        time the fit spent in its epochs. Warnings of the ``expected``
+        categories are silenced here, in the calling thread, because
+        ``warnings.catch_warnings`` is not thread-safe: in a worker thread it
+        could leave the filters of another job in place for good.
+        scikit-learn's ``Parallel`` hands these filters to the jobs.
         """
         started = time.perf_counter()
-        results = self.parallel()(jobs)
+        with warnings.catch_warnings():
+            for category in expected:
+                warnings.simplefilter("ignore", category)
+            results = self.parallel()(jobs)
         self._record(
             time.perf_counter() - started,
             measure(results) if measure else units,
@@ -352,6 +361,37 @@ class _Run:
             scored["mean_train_score"] = np.array([entry["train"] for entry in known])
         return scored
 
+    def run_stages(self, stages, progress):
+        """Run ``stages`` in order, each with the choices of those before it.
+
+        Returns
+        -------
+        results : list of StageResult
+            One per stage finished.
+        interrupted : str or None
+            The stage Ctrl-C stopped; the stages before it keep their
+            choices. Ctrl-C during the first stage, before anything was
+            chosen, is raised.
+        """
+        results = []
+        for number, stage in enumerate(stages, 1):
+            where = f"{number}/{len(stages)} {stage.name}"
+            self.log(f"{where} ...")
+            progress.begin_stage(stage.name)
+            try:
+                result = self.run_stage(stage)
+            except KeyboardInterrupt:
+                if not results:
+                    raise  # nothing chosen yet: nothing to keep
+                return results, stage.name
+            progress.end_stage(len(result.tried))
+            results.append(result)
+            if not result.skipped:
+                self.params[stage.param] = result.chosen
+                self.params.update(self._unprefixed(result.also))
+            self.log(f"{where}: {result.reason}")
+        return results, None
+
     def run_stage(self, stage):
         """Run ``stage`` if the budget allows its fits and the refit, else skip it."""
         units = stage.planned_units(self)
@@ -366,12 +406,23 @@ class _Run:
 
         Every stage after the threshold and epochs stages is scored, so the
         last score is that of the final settings unless only those two ran.
+        Measuring it then takes one more cross-validation, which counts
+        against the budget like any other: NaN when the budget has no room
+        for it (``unmeasured`` says why).
         """
         scored = [result.score for result in stages if result.score is not None]
         if scored:
             return scored[-1]
         if not stages:
             return float("nan")
+        known = self.scores.get(self._key({}), {}).get("test")
+        if known is not None:
+            return known
+        units = self.search_units([{}])
+        ok, self.unmeasured = self.affords(units, self.refit_units())
+        if not ok:
+            return float("nan")
+        started = time.perf_counter()
         scores = cross_val_score(
             self.estimator(monitor=()),
             self.X,
@@ -381,4 +432,5 @@ class _Run:
             n_jobs=self.settings["n_jobs"],
             params=self.fit_params or None,
         )
+        self._record(time.perf_counter() - started, units)
         return float(np.mean(scores))

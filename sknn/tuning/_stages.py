@@ -8,7 +8,6 @@ run in parallel, not scores; the stages scored by cross-validation are in
 from __future__ import annotations
 
 import math
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -43,13 +42,10 @@ def _training_costs(estimator, X, y, fit_params):
     0" of the book's cost plots, which ``history_`` does not record. Runs on
     a joblib worker; it returns a few floats, not the fitted model. A
     learning rate that is too large is what this is looking for, so the
-    DivergenceWarning or FailedToLearnWarning it may raise is expected and
-    silenced: the stage's verdict reports it.
+    caller silences the DivergenceWarning or FailedToLearnWarning it may
+    raise (see ``_Run.map``): the stage's verdict reports it.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DivergenceWarning)
-        warnings.simplefilter("ignore", FailedToLearnWarning)
-        estimator.fit(X, y, **fit_params)
+    estimator.fit(X, y, **fit_params)
     network, _ = _find_network(estimator)
     costs = [record.get("training_cost", np.nan) for record in network.history_]
     return {
@@ -146,6 +142,7 @@ class _LearningRateThreshold(_Stage):
             fitted = iter(
                 run.map(
                     jobs,
+                    expected=(DivergenceWarning, FailedToLearnWarning),
                     measure=lambda results: [
                         run.work(quick, n_rows, epochs=max(1, len(result["costs"])))
                         for result, n_rows in zip(results, rows)
