@@ -105,7 +105,42 @@ class _Run:
         return _predicted_seconds(self.speed, units, self.n_workers())
 
     def refit_units(self, **candidate):
-        return self.work(candidate, self.n_samples)
+        """The refit's work: training on every row, and what it monitors.
+
+        The candidates train with ``monitor=()``, but the refit keeps the
+        base estimator's monitors, and each epoch they run a forward pass
+        over the training rows, the validation rows or both (as do early
+        stopping and the halving schedule over the validation rows). A
+        forward pass is counted like a training step over those rows: on
+        MNIST it costs about 0.7 of one, and a budget should rather err
+        long than let the refit overrun ``max_time``.
+        """
+        return self.work(candidate, self.n_samples + self._monitored_rows(candidate))
+
+    def _monitored_rows(self, candidate):
+        setting = {**self.params, **candidate}
+
+        def current(name):
+            return setting.get(name, self.base_params.get(self.prefix + name))
+
+        monitor = tuple(current("monitor") or ())
+        rows = 0
+        if any(name.startswith("training_") for name in monitor):
+            rows += self.n_samples
+        watches_validation = (
+            current("early_stopping")
+            or current("learning_rate_schedule") == "halving"
+            or any(name.startswith("validation_") for name in monitor)
+        )
+        if watches_validation:
+            X_val = self.fit_params.get(self.prefix + "X_val")
+            if X_val is None:
+                X_val = self.fit_params.get("X_val")
+            fraction = current("validation_fraction") or 0.0
+            rows += (
+                len(X_val) if X_val is not None else round(fraction * self.n_samples)
+            )
+        return rows
 
     def affords(self, units, refit_units):
         """Whether fits of ``units``, then the refit, fit the budget; else why not."""

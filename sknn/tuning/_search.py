@@ -386,7 +386,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 "refitting with the values chosen so far (Ctrl-C again to stop "
                 "the refit too).",
                 SearchInterruptedWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit, past _fit_context's wrapper
             )
         self.best_params_ = {}
         for result in self.stages_:
