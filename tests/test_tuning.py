@@ -1,7 +1,11 @@
 """BookSearchCV: chapter 3's hyper-parameter recipe as one scikit-learn estimator."""
 
 import math
+import re
+import signal
+import subprocess
 import sys
+import time
 
 import joblib
 import numpy as np
@@ -537,6 +541,62 @@ def test_the_final_score_is_measured_when_only_unscored_stages_ran(small_digits)
     threshold_fits = 3 * len(search.stages_[0].tried)
     assert search.n_fits_ == threshold_fits + 3  # and one 3-fold cross-validation
     assert 0.5 < search.best_score_ <= 1.0
+
+
+CTRL_C_SCRIPT = """
+import time
+
+from sklearn.datasets import load_digits
+from sknn import MLPClassifierBook
+from sknn.tuning import BookSearchCV
+
+X, y = load_digits(return_X_y=True)
+search = BookSearchCV(
+    MLPClassifierBook(epochs=2, random_state=0),
+    stages=("learning_rate_threshold", "epochs"),
+    learning_rates=(0.1, 1.0),
+    threshold_refine_factors=(),
+    max_epochs=10**6,
+    n_iter_no_change=10**6,
+    cv=2,
+    n_jobs=2,
+    verbose=1,
+).fit(X / 16, y)
+
+print("interrupted", search.interrupted_, "epochs", search.best_estimator_.n_iter_)
+started = time.process_time()
+time.sleep(2.0)
+print("CPU seconds in the 2 s after fit", time.process_time() - started)
+"""
+
+
+def test_ctrl_c_ends_the_fits_running_in_threads(tmp_path):
+    # The epochs stage's two fits would run a million epochs each, in two
+    # threads, which nothing outside a thread can stop. A real SIGINT must
+    # end them too, not only the search, which then refits with the
+    # threshold's choice: once fit returns, nothing trains on.
+    script = tmp_path / "search.py"
+    script.write_text(CTRL_C_SCRIPT)
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in process.stdout:
+            if "2/2 epochs ..." in line:
+                break
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert "interrupted epochs epochs 2" in stdout
+    assert "SearchInterruptedWarning" in stderr
+    idle = re.search(r"CPU seconds in the 2 s after fit (\S+)", stdout)
+    assert float(idle.group(1)) < 0.5, stdout + stderr
 
 
 class InterruptedMLP(MLPClassifierBook):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import signal
+import threading
 import time
 import warnings
 from numbers import Integral
@@ -30,6 +33,27 @@ def _frozen(value):
     except TypeError:
         return repr(value)
     return value
+
+
+class _StopWhenCancelled:
+    """A hook that ends a candidate's training once the search is cancelled.
+
+    ``clone`` deep-copies hooks; the copies share the event. A pickled copy
+    (sent to a worker process) checks nothing: joblib's process backends
+    stop their workers themselves.
+    """
+
+    def __init__(self, event=None):
+        self.event = event
+
+    def on_epoch_end(self, estimator, record):
+        return self.event is not None and self.event.is_set()
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return (_StopWhenCancelled, ())
 
 
 class _Run:
@@ -61,6 +85,7 @@ class _Run:
         self.halving_seed = int(rng.randint(np.iinfo(np.int32).max))
         self.params = {}
         self.scores = {}
+        self.cancelled = threading.Event()
         self.unmeasured = ""
         if "lmbda" in settings["stages"]:
             # "Start with no regularization": lambda = 0 until its own stage.
@@ -249,6 +274,45 @@ class _Run:
             **{self.prefix + name: value for name, value in params.items()}
         )
 
+    def candidate(self, **overrides):
+        """:meth:`estimator` for one of the search's own fits, which Ctrl-C ends.
+
+        Its hooks are the base's and one that stops training at the end of
+        the epoch once the search is interrupted (see :meth:`cancellable`).
+        """
+        if self.prefix + "callbacks" not in self.base_params:
+            return self.estimator(**overrides)
+        hooks = (*(self.current("callbacks") or ()), _StopWhenCancelled(self.cancelled))
+        return self.estimator(**overrides, callbacks=hooks)
+
+    @contextlib.contextmanager
+    def cancellable(self):
+        """Within this block, Ctrl-C also ends the fits running in other threads.
+
+        A thread cannot be stopped from outside, and joblib waits for the
+        fits running in its threads before it passes the KeyboardInterrupt
+        on: without this, Ctrl-C would wait for whole fits. The handler sets
+        ``cancelled``, which every candidate reads after each epoch, then
+        does what the previous one did. It is installed only where Python
+        allows it (the main thread) and over a handler that is a function.
+        """
+        previous = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is not threading.main_thread() or not callable(
+            previous
+        ):
+            yield
+            return
+
+        def interrupted(signum, frame):
+            self.cancelled.set()
+            previous(signum, frame)
+
+        signal.signal(signal.SIGINT, interrupted)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
     def rows(self, indices):
         """X, y and the sample-aligned fit parameters restricted to ``indices``."""
         return (
@@ -282,7 +346,7 @@ class _Run:
             "refit": False,
             "verbose": max(settings["verbose"] - 1, 0),
         }
-        estimator = self.estimator(monitor=())
+        estimator = self.candidate(monitor=())
         started = time.perf_counter()
         if kind == "halving":
             from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -373,7 +437,7 @@ class _Run:
                 for candidate in fresh
             ]
             search = GridSearchCV(
-                self.estimator(monitor=()),
+                self.candidate(monitor=()),
                 grid,
                 cv=self.splits,
                 scoring=settings["scoring"],
@@ -459,7 +523,7 @@ class _Run:
             return float("nan")
         started = time.perf_counter()
         scores = cross_val_score(
-            self.estimator(monitor=()),
+            self.candidate(monitor=()),
             self.X,
             self.y,
             cv=self.splits,

@@ -375,7 +375,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         # compiled training loop releases the GIL, so two threads train about
         # twice as fast as one, without starting worker processes or copying
         # X into them, which cost more than the fits in a short search.
-        with parallel_config(prefer="threads"):
+        with parallel_config(prefer="threads"), run.cancellable():
             self.stages_, self.interrupted_ = run.run_stages(
                 [_STAGE_CLASSES[name]() for name in settings["stages"]], progress
             )

@@ -133,7 +133,7 @@ class _LearningRateThreshold(_Stage):
             """
             jobs = [
                 delayed(_training_costs)(
-                    run.estimator(**{**quick, "learning_rate": eta}), *fold
+                    run.candidate(**{**quick, "learning_rate": eta}), *fold
                 )
                 for eta in learning_rates
                 for fold in data
@@ -382,7 +382,7 @@ class _Epochs(_Stage):
         }
         fits = run.map(
             [
-                delayed(_early_stopping_fit)(run.estimator(**watch), *run.rows(train))
+                delayed(_early_stopping_fit)(run.candidate(**watch), *run.rows(train))
                 for train, _ in run.splits
             ],
             measure=lambda fits: [
