@@ -13,7 +13,12 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    ShuffleSplit,
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
@@ -541,6 +546,45 @@ def test_the_final_score_is_measured_when_only_unscored_stages_ran(small_digits)
     threshold_fits = 3 * len(search.stages_[0].tried)
     assert search.n_fits_ == threshold_fits + 3  # and one 3-fold cross-validation
     assert 0.5 < search.best_score_ <= 1.0
+
+
+def test_the_epochs_stage_scores_the_setting_it_chose_without_another_fit(
+    small_digits,
+):
+    # With one split and epochs taken from the best epoch, early stopping
+    # kept exactly the weights a fit of that many epochs ends with, so the
+    # activation stage reuses their score for the current activation.
+    X_train, X_test, y_train, y_test = small_digits
+    split = ShuffleSplit(n_splits=1, test_size=0.25, random_state=0)
+    search = BookSearchCV(
+        MLPClassifierBook(random_state=0),
+        **{
+            **QUICK,
+            "cv": split,
+            "stages": ("learning_rate_threshold", "epochs", "activation"),
+            "activations": ("sigmoid", "relu"),
+            "epochs_from": "best",
+        },
+    ).fit(X_train, y_train, X_val=X_test, y_val=y_test)
+    threshold, epochs, activation = search.stages_
+    (_, sigmoid_score), _ = activation.details["rows"]
+    fresh = cross_val_score(
+        MLPClassifierBook(
+            random_state=0,
+            monitor=(),
+            learning_rate=threshold.chosen,
+            epochs=epochs.chosen,
+        ),
+        X_train,
+        y_train,
+        cv=split,
+        params={"X_val": X_test, "y_val": y_test},
+    )
+    assert sigmoid_score == fresh[0]
+    # The threshold fits, the early-stopping fit, ReLU's own threshold fits
+    # and its CV fit; the sigmoid network is not fitted again.
+    relu_threshold = len(threshold.tried)  # the same learning rates, one fold
+    assert search.n_fits_ == len(threshold.tried) + 1 + relu_threshold + 1
 
 
 CTRL_C_SCRIPT = """

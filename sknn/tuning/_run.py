@@ -392,6 +392,10 @@ class _Run:
         params = {**self.network_params, **self.fixed, **self.params, **candidate}
         return tuple(sorted((name, _frozen(value)) for name, value in params.items()))
 
+    def remember_score(self, candidate, score):
+        """Record the mean CV score of the setting so far changed by ``candidate``."""
+        self.scores.setdefault(self._key(candidate), {})["test"] = score
+
     def _remember(self, cv_results):
         """Keep the mean scores of a search's candidates, to reuse them later."""
         for index, params in enumerate(cv_results["params"]):

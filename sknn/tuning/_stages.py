@@ -11,6 +11,7 @@ import math
 from numbers import Integral
 
 import numpy as np
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils.parallel import delayed
 
@@ -313,11 +314,19 @@ class _LearningRateThreshold(_Stage):
         ax.legend(fontsize="x-small")
 
 
-def _early_stopping_fit(estimator, X, y, fit_params):
-    """Fit with early stopping; return the best epoch, the validation curve, the time."""
+def _early_stopping_fit(estimator, X, y, fit_params, X_test, y_test, scoring):
+    """Fit with early stopping; return the best epoch, the validation curve, the time.
+
+    Also the score on the fold's test rows of the model early stopping kept
+    (the best epoch's weights), which is the score of the same network
+    trained for exactly that many epochs.
+    """
     estimator.fit(X, y, **fit_params)
     network, _ = _find_network(estimator)
     return {
+        "test_score": float(
+            check_scoring(estimator, scoring)(estimator, X_test, y_test)
+        ),
         "best_epoch": network.best_epoch_,
         "n_iter": network.n_iter_,
         "stop_reason": network.stop_reason_,
@@ -382,8 +391,13 @@ class _Epochs(_Stage):
         }
         fits = run.map(
             [
-                delayed(_early_stopping_fit)(run.candidate(**watch), *run.rows(train))
-                for train, _ in run.splits
+                delayed(_early_stopping_fit)(
+                    run.candidate(**watch),
+                    *run.rows(train),
+                    *run.rows(test)[:2],
+                    settings["scoring"],
+                )
+                for train, test in run.splits
             ],
             measure=lambda fits: [
                 run.work({**watch, "epochs": fit["n_iter"]}, len(train))
@@ -394,6 +408,14 @@ class _Epochs(_Stage):
         stops = [fit["n_iter"] for fit in fits]
         by = stops if settings["epochs_from"] == "stop" else best
         chosen = _median_epoch(by)
+        if all(epoch == chosen for epoch in best) and (
+            run.current("learning_rate_schedule") == "constant"
+        ):
+            # Every fold kept the weights of epoch `chosen`: the later
+            # stages need not fit the setting so far again to score it.
+            run.remember_score(
+                {"epochs": chosen}, float(np.mean([fit["test_score"] for fit in fits]))
+            )
         stopped = sum(fit["stop_reason"] != "epochs" for fit in fits)
         what = "stopped training" if settings["epochs_from"] == "stop" else "was best"
         reason = (
