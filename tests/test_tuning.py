@@ -233,11 +233,16 @@ def _choices(search):
     ]
 
 
-def test_same_random_state_same_choices_with_one_or_two_jobs(small_digits):
+@pytest.mark.parametrize("backend", [None, "loky"], ids=["threads", "processes"])
+def test_same_random_state_same_choices_with_one_or_two_jobs(small_digits, backend):
+    # Two jobs run in threads by default, and in worker processes when the
+    # caller chooses joblib's loky backend.
     X_train, _, y_train, _ = small_digits
     settings = {**QUICK, "stages": DETERMINISTIC_STAGES, "random_state": 3}
     one = BookSearchCV(MLPClassifierBook(), **settings, n_jobs=1).fit(X_train, y_train)
-    two = BookSearchCV(MLPClassifierBook(), **settings, n_jobs=2).fit(X_train, y_train)
+    with joblib.parallel_config(**({"backend": backend} if backend else {})):
+        two = BookSearchCV(MLPClassifierBook(), **settings, n_jobs=2)
+        two.fit(X_train, y_train)
 
     assert one.best_params_ == two.best_params_
     assert _choices(one) == _choices(two)
