@@ -11,6 +11,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
@@ -173,6 +174,25 @@ def test_diverging_learning_rate_is_excluded_and_reported(small_digits, divergin
     assert f"learning rate {diverging:g} diverged in epoch {epoch}" in search.report()
     assert [result.name for result in search.stages_] == list(STAGES)
     assert_each_choice_is_its_stages_best(search)
+
+
+@pytest.mark.parametrize(
+    ("subsample", "rows"), [("auto", 10_000), (None, 12_000), (0.5, 6_000)]
+)
+def test_threshold_stage_trains_on_at_most_10000_rows_by_default(subsample, rows):
+    X, y = make_classification(n_samples=24_000, n_features=8, random_state=0)
+    search = BookSearchCV(
+        MLPClassifierBook((5,), monitor=(), random_state=0),
+        stages=("learning_rate_threshold",),
+        learning_rates=(0.001, 0.01, 0.1),
+        threshold_refine_factors=(),
+        subsample=subsample,
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    assert search.stages_[0].details["n_rows"] == [rows, rows]
+    shown = "all 12000 rows" if rows == 12_000 else f"{rows} of the 12000 rows"
+    assert shown in search.report()
 
 
 def test_threshold_starts_each_curve_at_the_untrained_cost_without_an_extra_fit(

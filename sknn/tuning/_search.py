@@ -84,9 +84,13 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     threshold_fraction : float, default=0.5
         The chosen eta as a fraction of the threshold: "a factor of two
         below the threshold".
-    subsample : float, int or None, default=None
+    subsample : "auto", float, int or None, default="auto"
         Rows for the threshold stage: a fraction of the training data (in
-        (0, 1]), a number of rows, or None for all. Stratified by class.
+        (0, 1]), a number of rows, None for all, or "auto" for at most
+        10,000 (the book's quick feedback: the threshold shows within a few
+        epochs on a few thousand images, and a 50,000-image fold would make
+        the first, unpredictable batch of fits the longest). Stratified by
+        class.
     max_epochs : int, default=100
         The most epochs early stopping may run in the epochs stage.
     epochs_from : {"stop", "best"}, default="stop"
@@ -233,6 +237,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         "threshold_refine_factors": "no_validation",
         "threshold_fraction": [Interval(Real, 0, 1, closed="right")],
         "subsample": [
+            StrOptions({"auto"}),
             Interval(Real, 0, 1, closed="right"),
             Interval(Integral, 1, None, closed="left"),
             None,
@@ -275,7 +280,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         threshold_epochs=3,
         threshold_refine_factors=(2.0, 5.0),
         threshold_fraction=0.5,
-        subsample=None,
+        subsample="auto",
         max_epochs=100,
         epochs_from="stop",
         n_iter_no_change=10,

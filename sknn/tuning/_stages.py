@@ -30,6 +30,9 @@ from ._decisions import (
     _verdict_text,
 )
 
+QUICK_FEEDBACK_ROWS = 10_000
+"""The most rows of a training fold the threshold stage trains on by default."""
+
 
 class _NoLearningRateFell(ValueError):
     """No learning rate tried made the training cost fall."""
@@ -228,6 +231,8 @@ class _LearningRateThreshold(_Stage):
         n = len(train)
         if subsample is None:
             return train
+        if subsample == "auto":
+            subsample = QUICK_FEEDBACK_ROWS
         size = subsample if isinstance(subsample, Integral) else round(subsample * n)
         if size >= n:
             return train
