@@ -141,6 +141,11 @@ def _one_blas_thread(controller):
                 _blas_limit["limiter"] = None
 
 
+def compiled_loop_available():
+    """Whether the C extension was built, so built-in networks train in it."""
+    return _cepoch is not None
+
+
 def _kind(obj):
     return obj if isinstance(obj, type) else type(obj)
 

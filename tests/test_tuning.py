@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import joblib
@@ -253,14 +254,12 @@ def _choices(search):
     ]
 
 
-@pytest.mark.parametrize("backend", [None, "loky"], ids=["threads", "processes"])
+@pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_same_random_state_same_choices_with_one_or_two_jobs(small_digits, backend):
-    # Two jobs run in threads by default, and in worker processes when the
-    # caller chooses joblib's loky backend.
     X_train, _, y_train, _ = small_digits
     settings = {**QUICK, "stages": DETERMINISTIC_STAGES, "random_state": 3}
     one = BookSearchCV(MLPClassifierBook(), **settings, n_jobs=1).fit(X_train, y_train)
-    with joblib.parallel_config(**({"backend": backend} if backend else {})):
+    with joblib.parallel_config(backend=backend):
         two = BookSearchCV(MLPClassifierBook(), **settings, n_jobs=2)
         two.fit(X_train, y_train)
 
@@ -612,25 +611,63 @@ def test_the_epochs_stage_scores_the_setting_it_chose_without_another_fit(
     assert search.n_fits_ == len(threshold.tried) + 1 + relu_threshold + 1
 
 
+class ThreadRecordingMLP(MLPClassifierBook):
+    """Records the thread each fit runs in (in this process only)."""
+
+    threads = []
+
+    def fit(self, X, y, **kwargs):
+        type(self).threads.append(threading.get_ident())
+        return super().fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("n_features", "in_threads"), [(20, False), (200, True)], ids=["small", "large"]
+)
+def test_large_fits_run_in_threads_and_small_ones_in_processes(n_features, in_threads):
+    # 1,500 rows x (n_features x 100 + 100 x 2) weights: 3.3 million for the
+    # small network, whose fits are mostly Python and run faster in worker
+    # processes; 30 million for the large one, mostly the compiled loop, which
+    # releases the GIL. A fit in a worker process records nothing here.
+    pytest.importorskip("sknn._cepoch", reason="threads only for the compiled loop")
+    X, y = make_classification(
+        n_samples=1_500, n_features=n_features, n_informative=10, random_state=0
+    )
+    ThreadRecordingMLP.threads = []
+    BookSearchCV(
+        ThreadRecordingMLP((100,), epochs=2, monitor=(), random_state=0),
+        stages=("learning_rate_threshold",),
+        learning_rates=(0.01, 0.1),
+        threshold_refine_factors=(),
+        cv=2,
+        n_jobs=2,
+        random_state=0,
+    ).fit(X, y)
+    workers = set(ThreadRecordingMLP.threads) - {threading.get_ident()}
+    assert bool(workers) == in_threads
+
+
 CTRL_C_SCRIPT = """
 import time
 
+import joblib
 from sklearn.datasets import load_digits
 from sknn import MLPClassifierBook
 from sknn.tuning import BookSearchCV
 
 X, y = load_digits(return_X_y=True)
-search = BookSearchCV(
-    MLPClassifierBook(epochs=2, random_state=0),
-    stages=("learning_rate_threshold", "epochs"),
-    learning_rates=(0.1, 1.0),
-    threshold_refine_factors=(),
-    max_epochs=10**6,
-    n_iter_no_change=10**6,
-    cv=2,
-    n_jobs=2,
-    verbose=1,
-).fit(X / 16, y)
+with joblib.parallel_config(backend="threading"):  # digits alone would take processes
+    search = BookSearchCV(
+        MLPClassifierBook(epochs=2, random_state=0),
+        stages=("learning_rate_threshold", "epochs"),
+        learning_rates=(0.1, 1.0),
+        threshold_refine_factors=(),
+        max_epochs=10**6,
+        n_iter_no_change=10**6,
+        cv=2,
+        n_jobs=2,
+        verbose=1,
+    ).fit(X / 16, y)
 
 print("interrupted", search.interrupted_, "epochs", search.best_estimator_.n_iter_)
 started = time.process_time()

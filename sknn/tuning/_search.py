@@ -376,11 +376,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         run = _Run(self.estimator, X, y, fit_params, splits, prefix, settings, rng)
         progress = _SearchProgress(self, X, y, len(settings["stages"]))
-        # Threads unless the caller chose a joblib backend (Dask, loky): the
-        # compiled training loop releases the GIL, so two threads train about
-        # twice as fast as one, without starting worker processes or copying
-        # X into them, which cost more than the fits in a short search.
-        with parallel_config(prefer="threads"), run.cancellable():
+        with parallel_config(**run.worker_hint()), run.cancellable():
             self.stages_, self.interrupted_ = run.run_stages(
                 [_STAGE_CLASSES[name]() for name in settings["stages"]], progress
             )
