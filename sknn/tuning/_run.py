@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import signal
 import threading
 import time
 import warnings
@@ -16,11 +14,11 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils.parallel import Parallel
 
-from .._compiled import compiled_loop_available
 from .._learning_rate import learning_rate_for
 from .._sklearn_private import _check_method_params, _safe_indexing
 from ._base import _find_network
 from ._decisions import _batch_work, _fit_speed, _fmt, _margin, _predicted_seconds
+from ._workers import _StopWhenCancelled, cancel_on_ctrl_c, worker_hint
 
 
 def _frozen(value):
@@ -34,39 +32,6 @@ def _frozen(value):
     except TypeError:
         return repr(value)
     return value
-
-
-THREADS_FROM_WORK = 30_000_000
-"""Rows x weights per epoch of the network to tune from which fits run in threads.
-
-Measured on two cores (threads against loky processes, medians of three
-alternating searches): sklearn's digits with the book's [64, 30, 10] network,
-3 million, took 9.6 s in threads and 6.1 s in processes; 1,000 MNIST images
-with [784, 100, 10], 80 million, 2.4 s and 3.0 s; 3,000 images, 5.2 s and
-6.1 s; 50,000 images, 4 billion, 1 s and 5 s for the threshold stage alone.
-The threshold lies between the first two.
-"""
-
-
-class _StopWhenCancelled:
-    """A hook that ends a candidate's training once the search is cancelled.
-
-    ``clone`` deep-copies hooks; the copies share the event. A pickled copy
-    (sent to a worker process) checks nothing: joblib's process backends
-    stop their workers themselves.
-    """
-
-    def __init__(self, event=None):
-        self.event = event
-
-    def on_epoch_end(self, estimator, record):
-        return self.event is not None and self.event.is_set()
-
-    def __deepcopy__(self, memo):
-        return self
-
-    def __reduce__(self):
-        return (_StopWhenCancelled, ())
 
 
 class _Run:
@@ -136,20 +101,8 @@ class _Run:
         return epochs * n_rows * weights
 
     def worker_hint(self):
-        """``parallel_config`` arguments: threads for large fits, else joblib's default.
-
-        The compiled training loop releases the GIL, so large fits train
-        about twice as fast in two threads as in one, without starting worker
-        processes or copying X into them: on MNIST the threshold stage took
-        1 s in two threads against 5 s in two loky processes. Small fits
-        are mostly Python, which holds the GIL: a whole search on sklearn's
-        digits took 9.6 s in two threads, 8.5 s in one and 6.1 s in two
-        processes. So threads are preferred from :data:`THREADS_FROM_WORK`
-        rows x weights per epoch of the network to tune. A backend the
-        caller chose with joblib (loky, Dask) is used as chosen.
-        """
-        large = self.work({}, self.n_samples, epochs=1) >= THREADS_FROM_WORK
-        return {"prefer": "threads"} if large and compiled_loop_available() else {}
+        """``parallel_config`` arguments for this search's fits (:func:`worker_hint`)."""
+        return worker_hint(self.work({}, self.n_samples, epochs=1))
 
     def n_workers(self):
         return max(1, effective_n_jobs(self.settings["n_jobs"]))
@@ -172,21 +125,18 @@ class _Run:
         return self.work(candidate, self.n_samples + self._monitored_rows(candidate))
 
     def _monitored_rows(self, candidate):
-        setting = {**self.params, **candidate}
-
         def current(name):
-            return setting.get(name, self.base_params.get(self.prefix + name))
+            return candidate[name] if name in candidate else self.current(name)
 
         monitor = tuple(current("monitor") or ())
         rows = 0
         if any(name.startswith("training_") for name in monitor):
             rows += self.n_samples
-        watches_validation = (
+        if (
             current("early_stopping")
             or current("learning_rate_schedule") == "halving"
             or any(name.startswith("validation_") for name in monitor)
-        )
-        if watches_validation:
+        ):
             X_val = self.fit_params.get(self.prefix + "X_val")
             if X_val is None:
                 X_val = self.fit_params.get("X_val")
@@ -307,40 +257,16 @@ class _Run:
         """:meth:`estimator` for one of the search's own fits, which Ctrl-C ends.
 
         Its hooks are the base's and one that stops training at the end of
-        the epoch once the search is interrupted (see :meth:`cancellable`).
+        the epoch once the search is interrupted (see :func:`cancel_on_ctrl_c`).
         """
         if self.prefix + "callbacks" not in self.base_params:
             return self.estimator(**overrides)
         hooks = (*(self.current("callbacks") or ()), _StopWhenCancelled(self.cancelled))
         return self.estimator(**overrides, callbacks=hooks)
 
-    @contextlib.contextmanager
     def cancellable(self):
-        """Within this block, Ctrl-C also ends the fits running in other threads.
-
-        A thread cannot be stopped from outside, and joblib waits for the
-        fits running in its threads before it passes the KeyboardInterrupt
-        on: without this, Ctrl-C would wait for whole fits. The handler sets
-        ``cancelled``, which every candidate reads after each epoch, then
-        does what the previous one did. It is installed only where Python
-        allows it (the main thread) and over a handler that is a function.
-        """
-        previous = signal.getsignal(signal.SIGINT)
-        if threading.current_thread() is not threading.main_thread() or not callable(
-            previous
-        ):
-            yield
-            return
-
-        def interrupted(signum, frame):
-            self.cancelled.set()
-            previous(signum, frame)
-
-        signal.signal(signal.SIGINT, interrupted)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        """Within this block Ctrl-C also ends the candidates (:func:`cancel_on_ctrl_c`)."""
+        return cancel_on_ctrl_c(self.cancelled)
 
     def rows(self, indices):
         """X, y and the sample-aligned fit parameters restricted to ``indices``."""
