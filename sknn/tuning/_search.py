@@ -161,7 +161,9 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         The CV score of the lambda, learning-rate and batch-size stages;
         None uses the estimator's ``score`` (accuracy).
     n_jobs : int or None, default=None
-        Fits run in parallel, through joblib (and its active backend).
+        Fits run in parallel, through joblib: in threads when the network
+        is large (the compiled loop releases the GIL), else in joblib's
+        default worker processes, unless a joblib backend is chosen.
     random_state : int, RandomState instance or None, default=None
         Seeds the subsample, successive halving and, when the base
         estimator's ``random_state`` is None, the network: every candidate
