@@ -611,6 +611,40 @@ def test_the_epochs_stage_scores_the_setting_it_chose_without_another_fit(
     assert search.n_fits_ == len(threshold.tried) + 1 + relu_threshold + 1
 
 
+QUIET_SCRIPT = """
+import joblib
+from sklearn.datasets import load_digits
+from sknn import MLPClassifierBook
+from sknn.tuning import BookSearchCV
+
+X, y = load_digits(return_X_y=True)
+with joblib.parallel_config(backend="{backend}"):
+    BookSearchCV(
+        MLPClassifierBook(random_state=0),
+        stages=("learning_rate_threshold",),
+        learning_rates=(0.1, 1.0, 100.0),
+        cv=2,
+        n_jobs=2,
+        random_state=0,
+    ).fit(X / 16, y)
+"""
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_the_threshold_stage_keeps_its_expected_warnings_quiet(tmp_path, backend):
+    # eta = 100 fails, as the stage expects; its DivergenceWarning or
+    # FailedToLearnWarning must not reach the user from a worker thread or a worker process (whose stderr
+    # is the parent's), on any supported scikit-learn.
+    script = tmp_path / "search.py"
+    script.write_text(QUIET_SCRIPT.format(backend=backend))
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "DivergenceWarning" not in result.stderr
+    assert "FailedToLearnWarning" not in result.stderr
+
+
 class ThreadRecordingMLP(MLPClassifierBook):
     """Records the thread each fit runs in (in this process only)."""
 

@@ -8,6 +8,8 @@ run in parallel, not scores; the stages scored by cross-validation are in
 from __future__ import annotations
 
 import math
+import threading
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -46,10 +48,18 @@ def _training_costs(estimator, X, y, fit_params):
     0" of the book's cost plots, which ``history_`` does not record. Runs on
     a joblib worker; it returns a few floats, not the fitted model. A
     learning rate that is too large is what this is looking for, so the
-    caller silences the DivergenceWarning or FailedToLearnWarning it may
-    raise (see ``_Run.map``): the stage's verdict reports it.
+    DivergenceWarning or FailedToLearnWarning it may raise is silenced: the
+    stage's verdict reports it. The caller silences them for worker threads
+    (see ``_Run.map``); a worker process's main thread silences them here,
+    since scikit-learn 1.6 does not hand the caller's filters on to it.
     """
-    estimator.fit(X, y, **fit_params)
+    if threading.current_thread() is threading.main_thread():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)
+            warnings.simplefilter("ignore", FailedToLearnWarning)
+            estimator.fit(X, y, **fit_params)
+    else:  # catch_warnings is not thread-safe; the caller's filters apply
+        estimator.fit(X, y, **fit_params)
     network, _ = _find_network(estimator)
     costs = [record.get("training_cost", np.nan) for record in network.history_]
     return {
