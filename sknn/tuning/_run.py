@@ -75,6 +75,8 @@ class _Run:
         self.has_validation_data = (
             prefix + "X_val" in fit_params or "X_val" in fit_params
         )
+        X_val = fit_params.get(prefix + "X_val", fit_params.get("X_val"))
+        self.n_validation = None if X_val is None else len(X_val)
 
     # --- the budget -----------------------------------------------------------
 
@@ -137,12 +139,11 @@ class _Run:
             or current("learning_rate_schedule") == "halving"
             or any(name.startswith("validation_") for name in monitor)
         ):
-            X_val = self.fit_params.get(self.prefix + "X_val")
-            if X_val is None:
-                X_val = self.fit_params.get("X_val")
             fraction = current("validation_fraction") or 0.0
             rows += (
-                len(X_val) if X_val is not None else round(fraction * self.n_samples)
+                self.n_validation
+                if self.n_validation is not None
+                else round(fraction * self.n_samples)
             )
         return rows
 
