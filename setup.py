@@ -22,6 +22,7 @@ else:
         "-fno-trapping-math",
         "-Wno-psabi",
         "-ffp-contract=fast",
+        "-pthread",
     ]
 
 setup(
@@ -31,6 +32,7 @@ setup(
             sources=["sknn/_cepoch.c"],
             depends=["sknn/_cepoch_kernel.h"],
             extra_compile_args=compile_args,
+            extra_link_args=[] if sys.platform == "win32" else ["-pthread"],
             optional=True,
         )
     ]

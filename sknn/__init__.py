@@ -8,6 +8,7 @@ from ._classifier import (
     MLPClassifierBook,
     TrainingInterruptedWarning,
 )
+from ._compiled import training_threads
 from ._regressor import MLPRegressorBook
 from .losses import cross_entropy_error, mean_squared_error
 from .persistence import ModelFileError
@@ -27,4 +28,5 @@ __all__ = [
     "__version__",
     "cross_entropy_error",
     "mean_squared_error",
+    "training_threads",
 ]

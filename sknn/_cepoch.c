@@ -19,10 +19,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if !defined(_WIN32)
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#define HAVE_THREADS 1
+#endif
+
 enum { ACT_SIGMOID = 0, ACT_TANH = 1, ACT_RELU = 2 };
 enum { REG_NONE = 0, REG_L2 = 1, REG_L1 = 2 };
 #define LAZY_SCALE_FLOOR 1e-4
 #define MAX_LAYERS 64
+#define MAX_THREADS 16
+/* a thread's share of the first layer: at least this many vectors of columns */
+#define MIN_VECTORS_PER_THREAD 4
+/* barrier polls before a waiting thread starts yielding its core */
+#define SPIN_LIMIT 4000
 
 /* 32-byte vectors (GCC and clang vector extensions): one AVX register, or
  * two SSE2 registers in the baseline build. */
@@ -50,7 +62,84 @@ typedef struct {
     void *weights[MAX_LAYERS], *biases[MAX_LAYERS];
     void **weight_velocities, **bias_velocities;
     void *weight_velocity_store[MAX_LAYERS], *bias_velocity_store[MAX_LAYERS];
+    int n_threads; /* asked for; the kernel may use fewer */
 } Block;
+
+/* A barrier for the threads of one block, and the gate that starts them.
+ *
+ * The threads meet twice per mini-batch, some microseconds apart, so a
+ * waiting thread polls first (a futex sleep and wake would cost about as much
+ * as the work between meetings); after SPIN_LIMIT polls it yields its core
+ * on every poll, so a thread whose partner was descheduled (another process
+ * on the core) does not burn the time the partner needs. */
+typedef struct {
+    int n;
+#ifdef HAVE_THREADS
+    atomic_int waiting, generation, gate;
+#endif
+} SyncBarrier;
+
+#ifdef HAVE_THREADS
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void sync_barrier_wait(SyncBarrier *b)
+{
+    if (b->n <= 1)
+        return;
+    const int generation = atomic_load_explicit(&b->generation, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->waiting, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->waiting, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->generation, 1, memory_order_release);
+        return;
+    }
+    for (int poll = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == generation;
+         poll++) {
+        if (poll < SPIN_LIMIT)
+            cpu_relax();
+        else
+            sched_yield();
+    }
+}
+
+static void sync_gate_init(SyncBarrier *b)
+{
+    b->n = 1;
+    atomic_init(&b->waiting, 0);
+    atomic_init(&b->generation, 0);
+    atomic_init(&b->gate, 0);
+}
+
+/* Let the started threads in: n of them take part, the caller included. */
+static void sync_gate_open(SyncBarrier *b, int n)
+{
+    b->n = n;
+    atomic_store_explicit(&b->gate, n, memory_order_release);
+}
+
+/* Wait for the gate to open; returns the number of threads taking part. */
+static int sync_gate_wait(SyncBarrier *b)
+{
+    int n, poll = 0;
+    while ((n = atomic_load_explicit(&b->gate, memory_order_acquire)) == 0)
+        if (poll++ < SPIN_LIMIT)
+            cpu_relax();
+        else
+            sched_yield();
+    return n;
+}
+#else
+static void sync_barrier_wait(SyncBarrier *b)
+{
+    (void)b;
+}
+#endif
 
 /* float32, baseline */
 #define REAL float
@@ -207,12 +296,12 @@ static PyObject *py_train_block(PyObject *self, PyObject *args)
     PyObject *weights, *biases, *weight_velocities, *bias_velocities;
     PyObject *costs;
     Py_ssize_t start, stop, batch_size, first_batch, cost_stride;
-    if (!PyArg_ParseTuple(args, "iiiiiddddinnnOOOOOOOOOOOOnnO", &is_double, &c.activation,
+    if (!PyArg_ParseTuple(args, "iiiiiddddinnnOOOOOOOOOOOOnnOi", &is_double, &c.activation,
                           &c.softmax, &c.quadratic, &c.reg, &c.rate, &c.mu, &c.dropout,
                           &c.row_scale, &c.lazy_scale, &start, &stop, &batch_size, &X,
                           &indptr, &indices, &data, &Y, &order, &row_scales, &uniforms,
                           &weights, &biases, &weight_velocities, &bias_velocities,
-                          &first_batch, &cost_stride, &costs))
+                          &first_batch, &cost_stride, &costs, &c.n_threads))
         return NULL;
     c.first_batch = first_batch;
     c.cost_stride = cost_stride < 1 ? 1 : cost_stride;
@@ -596,7 +685,20 @@ static PyObject *py_csr_matches(PyObject *self, PyObject *args)
     return PyBool_FromLong(same);
 }
 
+static PyObject *py_max_threads(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+#ifdef HAVE_THREADS
+    return PyLong_FromLong(MAX_THREADS);
+#else
+    return PyLong_FromLong(1);
+#endif
+}
+
 static PyMethodDef methods[] = {
+    {"max_threads", py_max_threads, METH_NOARGS,
+     "The most threads train_block splits a first layer over (1: built without threads)."},
     {"train_block", py_train_block, METH_VARARGS,
      "Run whole mini-batches of SGD in place; see sknn._compiled."},
     {"set_isa", py_set_isa, METH_O, "Use the 'baseline' or the 'avx2' kernels."},

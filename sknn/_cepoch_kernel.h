@@ -161,10 +161,11 @@ INLINE void NAME(update_vectors)(const NAME(Rule) * u, REAL *restrict w, REAL *r
 
 /* -- products --------------------------------------------------------- */
 
-/* out[r, cols] = s (in[r, :n_in] W[:, cols]) + b[cols] for TR rows, NC vectors. */
+/* out[r, cols] = s (in[r, :n_in] W[:, cols]) + b[cols] for TR rows, NC vectors;
+ * W's rows are w_pitch apart, out's out_pitch. */
 INLINE void NAME(forward_tile)(const REAL *const *rows, const REAL *restrict W,
                                const REAL *restrict b, REAL *restrict out, int64_t n_in,
-                               int64_t stride, REAL s, int TR, int NC)
+                               int64_t w_pitch, int64_t out_pitch, REAL s, int TR, int NC)
 {
     VEC acc[2][4];
     for (int r = 0; r < TR; r++)
@@ -173,7 +174,7 @@ INLINE void NAME(forward_tile)(const REAL *const *rows, const REAL *restrict W,
     for (int64_t k = 0; k < n_in; k++) {
         VEC w[4];
         for (int c = 0; c < NC; c++)
-            w[c] = LOAD(W + k * stride + c * LANES);
+            w[c] = LOAD(W + k * w_pitch + c * LANES);
         for (int r = 0; r < TR; r++) {
             const REAL x = rows[r][k];
             for (int c = 0; c < NC; c++)
@@ -182,7 +183,7 @@ INLINE void NAME(forward_tile)(const REAL *const *rows, const REAL *restrict W,
     }
     for (int r = 0; r < TR; r++)
         for (int c = 0; c < NC; c++)
-            STORE(out + r * stride + c * LANES, acc[r][c] * s + LOAD(b + c * LANES));
+            STORE(out + r * out_pitch + c * LANES, acc[r][c] * s + LOAD(b + c * LANES));
 }
 
 #define DISPATCH_NC(call_with_nc, nc)                                                  \
@@ -193,23 +194,26 @@ INLINE void NAME(forward_tile)(const REAL *const *rows, const REAL *restrict W,
     default: call_with_nc(1); break;                                                   \
     }
 
-/* Z = rows W + b for m rows, W of n_in rows and `stride` (padded) columns. */
+/* Z = rows W + b for m rows over `cols` columns, W of n_in rows; W, b and Z
+ * point at the first of the columns, W's rows w_pitch apart and Z's z_pitch. */
 static void NAME(forward_dense)(const REAL *const *rows, int64_t m, const REAL *W,
-                                const REAL *b, REAL *Z, int64_t n_in, int64_t stride,
-                                REAL s)
+                                const REAL *b, REAL *Z, int64_t n_in, int64_t w_pitch,
+                                int64_t z_pitch, int64_t cols, REAL s)
 {
-    for (int64_t col = 0; col < stride; col += 4 * LANES) {
-        const int nc = (int)((stride - col) / LANES < 4 ? (stride - col) / LANES : 4);
+    for (int64_t col = 0; col < cols; col += 4 * LANES) {
+        const int nc = (int)((cols - col) / LANES < 4 ? (cols - col) / LANES : 4);
         int64_t i = 0;
         for (; i + 2 <= m; i += 2) {
 #define CALL(NC) \
-    NAME(forward_tile)(rows + i, W + col, b + col, Z + i * stride + col, n_in, stride, s, 2, NC)
+    NAME(forward_tile)(rows + i, W + col, b + col, Z + i * z_pitch + col, n_in, w_pitch, z_pitch, \
+                       s, 2, NC)
             DISPATCH_NC(CALL, nc)
 #undef CALL
         }
         if (i < m) {
 #define CALL(NC) \
-    NAME(forward_tile)(rows + i, W + col, b + col, Z + i * stride + col, n_in, stride, s, 1, NC)
+    NAME(forward_tile)(rows + i, W + col, b + col, Z + i * z_pitch + col, n_in, w_pitch, z_pitch, \
+                       s, 1, NC)
             DISPATCH_NC(CALL, nc)
 #undef CALL
         }
@@ -251,10 +255,11 @@ INLINE void NAME(scatter_sparse_tile)(const int32_t *restrict idx, const REAL *r
     }
 }
 
-/* Rows k0..k0+TK of step = in^T D, each applied to W (and V) as it is done. */
+/* Rows k0..k0+TK of step = in^T D, each applied to W (and V) as it is done;
+ * D's rows are d_pitch apart, W's (and V's) w_pitch. */
 INLINE void NAME(update_tile)(const NAME(Rule) * u, const REAL *const *rows, int64_t m,
                               const REAL *restrict D, REAL *restrict W, REAL *restrict V,
-                              int64_t k0, int64_t stride, int TK, int NC)
+                              int64_t k0, int64_t d_pitch, int64_t w_pitch, int TK, int NC)
 {
     VEC acc[2][4];
     for (int t = 0; t < TK; t++)
@@ -263,7 +268,7 @@ INLINE void NAME(update_tile)(const NAME(Rule) * u, const REAL *const *rows, int
     for (int64_t i = 0; i < m; i++) {
         VEC d[4];
         for (int c = 0; c < NC; c++)
-            d[c] = LOAD(D + i * stride + c * LANES);
+            d[c] = LOAD(D + i * d_pitch + c * LANES);
         for (int t = 0; t < TK; t++) {
             const REAL x = rows[i][k0 + t];
             for (int c = 0; c < NC; c++)
@@ -271,25 +276,28 @@ INLINE void NAME(update_tile)(const NAME(Rule) * u, const REAL *const *rows, int
         }
     }
     for (int t = 0; t < TK; t++)
-        NAME(update_vectors)(u, W + (k0 + t) * stride, V ? V + (k0 + t) * stride : NULL,
+        NAME(update_vectors)(u, W + (k0 + t) * w_pitch, V ? V + (k0 + t) * w_pitch : NULL,
                              acc[t], NC);
 }
 
+/* The step and the update of W (and V) over `cols` columns from the pointers. */
 static void NAME(update_dense)(const NAME(Rule) * u, const REAL *const *rows, int64_t m,
                                const REAL *D, REAL *W, REAL *V, int64_t n_in,
-                               int64_t stride)
+                               int64_t d_pitch, int64_t w_pitch, int64_t cols)
 {
-    for (int64_t col = 0; col < stride; col += 4 * LANES) {
-        const int nc = (int)((stride - col) / LANES < 4 ? (stride - col) / LANES : 4);
+    for (int64_t col = 0; col < cols; col += 4 * LANES) {
+        const int nc = (int)((cols - col) / LANES < 4 ? (cols - col) / LANES : 4);
         REAL *Vc = V ? V + col : NULL;
         int64_t k = 0;
         for (; k + 2 <= n_in; k += 2) {
-#define CALL(NC) NAME(update_tile)(u, rows, m, D + col, W + col, Vc, k, stride, 2, NC)
+#define CALL(NC) \
+    NAME(update_tile)(u, rows, m, D + col, W + col, Vc, k, d_pitch, w_pitch, 2, NC)
             DISPATCH_NC(CALL, nc)
 #undef CALL
         }
         if (k < n_in) {
-#define CALL(NC) NAME(update_tile)(u, rows, m, D + col, W + col, Vc, k, stride, 1, NC)
+#define CALL(NC) \
+    NAME(update_tile)(u, rows, m, D + col, W + col, Vc, k, d_pitch, w_pitch, 1, NC)
             DISPATCH_NC(CALL, nc)
 #undef CALL
         }
@@ -343,89 +351,120 @@ static void NAME(copy_back)(REAL *dst, const REAL *src, int64_t rows, int64_t co
         memcpy(dst + r * cols, src + r * stride, (size_t)cols * sizeof(REAL));
 }
 
-static int NAME(train_block)(const Block *c)
+/* Thread tid's columns lo..hi of the first layer's T1, in whole register
+ * tiles (4 vectors): the compiler may contract a tile's multiply-adds
+ * differently for each tile width, so a split inside a tile could change
+ * roundings. */
+INLINE void NAME(thread_columns)(int64_t T1, int nt, int tid, int64_t *lo, int64_t *hi)
 {
-    const int L = c->n_layers;
-    const int64_t m = c->batch_size;
-    const int64_t *sizes = c->sizes;
-    int64_t P[MAX_LAYERS + 1]; /* padded widths */
-    for (int l = 0; l <= L; l++)
-        P[l] = (sizes[l] + LANES - 1) / LANES * LANES;
-    const int dropout = c->dropout > 0.0;
-    const int sparse = c->indptr != NULL;
-    const int momentum = c->weight_velocities != NULL;
-    const REAL p = (REAL)c->dropout, keep_scale = (REAL)(1.0 / (1.0 - c->dropout));
-    const NAME(Rule) rule = {c->reg, momentum, (REAL)c->rate, (REAL)(1.0 - c->rate),
-                             (REAL)c->mu};
-    const NAME(Rule) bias_rule = {REG_NONE, momentum, (REAL)0, (REAL)1, (REAL)c->mu};
-    const int lazy = c->lazy_scale;
-    /* sparse + momentum: V holds mu v between steps, the step is scattered into
-     * it, and one pass over (W, V) adds the penalty, moves W and multiplies V
-     * by mu for the next step; sparse + L1 (or L2 not lazy): the step is
-     * scattered into G0 and one pass applies it with the penalty */
-    const int sparse_momentum = sparse && momentum;
-    const int dense_pass = sparse && !lazy && !momentum && c->reg != REG_NONE;
+    const int64_t tile = 4 * LANES, n_tiles = (T1 + tile - 1) / tile;
+    const int64_t first = n_tiles * tid / nt * tile, end = n_tiles * (tid + 1) / nt * tile;
+    *lo = first < T1 ? first : T1;
+    *hi = end < T1 ? end : T1;
+}
+
+/* A panel of columns lo..hi of a rows x cols matrix (all zeros without src),
+ * each row `pitch` long, 64-byte aligned. */
+static REAL *NAME(panel_copy)(const REAL *src, int64_t rows, int64_t cols, int64_t lo,
+                              int64_t hi, int64_t pitch, void **owner)
+{
+    *owner = malloc((size_t)(rows * pitch) * sizeof(REAL) + 64);
+    if (*owner == NULL)
+        return NULL;
+    REAL *dst = (REAL *)(((uintptr_t)*owner + 63) & ~(uintptr_t)63);
+    memset(dst, 0, (size_t)(rows * pitch) * sizeof(REAL));
+    const int64_t n = (hi < cols ? hi : cols) - lo;
+    if (src && n > 0)
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(dst + r * pitch, src + r * cols + lo, (size_t)n * sizeof(REAL));
+    return dst;
+}
+
+static void NAME(panel_back)(REAL *dst, const REAL *panel, int64_t rows, int64_t cols,
+                             int64_t lo, int64_t hi, int64_t pitch)
+{
+    const int64_t n = (hi < cols ? hi : cols) - lo;
+    if (n > 0)
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(dst + r * cols + lo, panel + r * pitch, (size_t)n * sizeof(REAL));
+}
+
+/* Everything the threads of one block share; each thread owns a range of the
+ * first layer's columns (see run_batches). */
+typedef struct {
+    const Block *c;
+    int L, nt, dropout, sparse, momentum, lazy, sparse_momentum, dense_pass;
+    int64_t m, n_batches, hidden_total;
+    int64_t P[MAX_LAYERS + 1]; /* padded widths: each row's pitch */
+    int64_t T1;                /* the first layer's width in whole vectors */
+    REAL p, keep_scale;
+    NAME(Rule) rule, bias_rule;
+    REAL *W[MAX_LAYERS], *B[MAX_LAYERS], *VW[MAX_LAYERS], *VB[MAX_LAYERS];
+    REAL *A[MAX_LAYERS], *D[MAX_LAYERS], *M[MAX_LAYERS], *Q[MAX_LAYERS];
+    /* W^1 (its velocities, its scattered step) in one panel per thread: the
+     * thread's columns of every row, contiguous, so no cache line or
+     * prefetched neighbour is written by two threads */
+    REAL *W0[MAX_THREADS], *V0[MAX_THREADS], *G0[MAX_THREADS];
+    int64_t pitch0[MAX_THREADS];
+    const REAL **rows; /* m row pointers per thread */
+    SyncBarrier barrier;
+} NAME(Shared);
+
+/* Rows k of W^1 (n_in0 of them, `stride` wide) times s, columns lo..hi only. */
+INLINE void NAME(scale_columns)(REAL *W, int64_t n_rows, int64_t stride, int64_t lo,
+                                int64_t hi, REAL s)
+{
+    for (int64_t k = 0; k < n_rows; k++)
+        for (int64_t e = lo; e < hi; e++)
+            W[k * stride + e] *= s;
+}
+
+/* One thread's part of the block's mini-batch steps.
+ *
+ * The first layer, which holds nearly all the work (784 inputs against a
+ * hidden layer and 10 outputs on MNIST), is split by columns: thread t
+ * computes, activates and updates the hidden units lo..hi of W^1 and b^1 for
+ * every row of the batch. Thread 0 alone runs the later layers, the output
+ * error and the backward pass down to Delta^1, between two barriers. Every
+ * tile's arithmetic is the same whatever the split, so any number of threads
+ * gives bit-identical weights. */
+static void NAME(run_batches)(NAME(Shared) *sh, int tid)
+{
+    const Block *c = sh->c;
+    const int L = sh->L, nt = sh->nt;
+    const int64_t m = sh->m, n_batches = sh->n_batches, hidden_total = sh->hidden_total;
+    const int64_t *sizes = c->sizes, *P = sh->P;
+    const int dropout = sh->dropout, sparse = sh->sparse, momentum = sh->momentum;
+    const int lazy = sh->lazy, sparse_momentum = sh->sparse_momentum;
+    const int dense_pass = sh->dense_pass;
+    const REAL p = sh->p, keep_scale = sh->keep_scale;
+    const NAME(Rule) rule = sh->rule, bias_rule = sh->bias_rule;
+    REAL *const *W = sh->W, *const *B = sh->B, *const *VW = sh->VW, *const *VB = sh->VB;
+    REAL *const *A = sh->A, *const *D = sh->D, *const *M = sh->M, *const *Q = sh->Q;
     const REAL *X = (const REAL *)c->X, *Xdata = (const REAL *)c->data;
     const REAL *Y = (const REAL *)c->Y;
     const REAL *row_scales = (const REAL *)c->row_scales;
     const REAL *uniforms = (const REAL *)c->uniforms;
     const int64_t n_in0 = sizes[0], n_out = sizes[L];
-    int64_t hidden_total = 0;
-    for (int l = 1; l < L; l++)
-        hidden_total += sizes[l];
+    const REAL **rows = sh->rows + tid * m;
+    int64_t lo, hi;
+    NAME(thread_columns)(sh->T1, nt, tid, &lo, &hi);
+    const int64_t stride0 = P[1], pitch = sh->pitch0[tid];
+    REAL *W0 = sh->W0[tid], *V0 = sh->V0[tid], *G0 = sh->G0[tid];
 
-    void *owners[6 * MAX_LAYERS + 2] = {0};
-    int n_owners = 0, failed = 0;
-    REAL *W[MAX_LAYERS], *B[MAX_LAYERS], *VW[MAX_LAYERS], *VB[MAX_LAYERS];
-    REAL *A[MAX_LAYERS], *D[MAX_LAYERS], *M[MAX_LAYERS], *Q[MAX_LAYERS];
-    REAL *G0 = NULL;
-    for (int l = 0; l < L && !failed; l++) {
-        W[l] = NAME(padded_copy)((const REAL *)c->weights[l], sizes[l], sizes[l + 1],
-                                 P[l + 1], &owners[n_owners++]);
-        B[l] = NAME(padded_copy)((const REAL *)c->biases[l], 1, sizes[l + 1], P[l + 1],
-                                 &owners[n_owners++]);
-        VW[l] = VB[l] = NULL;
-        if (momentum) {
-            VW[l] = NAME(padded_copy)((const REAL *)c->weight_velocities[l], sizes[l],
-                                      sizes[l + 1], P[l + 1], &owners[n_owners++]);
-            VB[l] = NAME(padded_copy)((const REAL *)c->bias_velocities[l], 1, sizes[l + 1],
-                                      P[l + 1], &owners[n_owners++]);
-        }
-        /* activations, deltas, masks, dropped outputs: one buffer per layer */
-        A[l] = NAME(padded_copy)(NULL, 4 * m, P[l + 1], P[l + 1], &owners[n_owners++]);
-        failed = !W[l] || !B[l] || (momentum && (!VW[l] || !VB[l])) || !A[l];
-        if (!failed) {
-            D[l] = A[l] + m * P[l + 1];
-            M[l] = D[l] + m * P[l + 1];
-            Q[l] = M[l] + m * P[l + 1];
-        }
-    }
-    if (!failed && dense_pass) {
-        G0 = NAME(padded_copy)(NULL, n_in0, P[1], P[1], &owners[n_owners++]);
-        failed = G0 == NULL;
-    }
-    const REAL **rows = (const REAL **)malloc(sizeof(REAL *) * (size_t)m);
-    if (failed || rows == NULL) {
-        for (int i = 0; i < n_owners; i++)
-            free(owners[i]);
-        free(rows);
-        return -1;
-    }
-
-    REAL s = (REAL)1; /* W^1 = s V, with V in W[0], when lazy */
+    REAL s = (REAL)1; /* W^1 = s V, with V in the panels, when lazy */
     if (sparse_momentum && c->stop > c->start)
-        for (int64_t e = 0; e < n_in0 * P[1]; e++)
-            VW[0][e] *= rule.mu;
-    const int64_t n_batches = (c->stop - c->start) / m;
+        NAME(scale_columns)(V0, n_in0, pitch, 0, hi - lo, rule.mu);
     for (int64_t batch = 0; batch < n_batches; batch++) {
         const int64_t *order = c->order + c->start + batch * m;
         const REAL *u = dropout ? uniforms + batch * m * hidden_total : NULL;
 
-        /* forward, first layer */
+        /* forward, first layer, this thread's columns */
         if (!sparse) {
             for (int64_t i = 0; i < m; i++)
                 rows[i] = X + order[i] * n_in0;
-            NAME(forward_dense)(rows, m, W[0], B[0], A[0], n_in0, P[1], (REAL)1);
+            NAME(forward_dense)(rows, m, W0, B[0] + lo, A[0] + lo, n_in0, pitch, stride0,
+                                hi - lo, (REAL)1);
         } else {
             if (batch + 1 < n_batches)
                 for (int64_t i = 0; i < m; i++) {
@@ -436,77 +475,95 @@ static int NAME(train_block)(const Block *c)
             for (int64_t i = 0; i < m; i++) {
                 const int64_t row = order[i], first = c->indptr[row];
                 const int64_t nnz = c->indptr[row + 1] - first;
-                for (int64_t col = 0; col < P[1]; col += 4 * LANES) {
-                    const int nc = (int)((P[1] - col) / LANES < 4 ? (P[1] - col) / LANES : 4);
+                for (int64_t col = lo; col < hi; col += 4 * LANES) {
+                    const int nc = (int)((hi - col) / LANES < 4 ? (hi - col) / LANES : 4);
 #define CALL(NC)                                                                           \
-    NAME(forward_sparse_tile)(c->indices + first, Xdata + first, nnz, W[0] + col, B[0] + col, \
-                              A[0] + i * P[1] + col, P[1], s, NC)
+    NAME(forward_sparse_tile)(c->indices + first, Xdata + first, nnz, W0 + (col - lo),      \
+                              B[0] + col, A[0] + i * stride0 + col, pitch, s, NC)
                     DISPATCH_NC(CALL, nc)
 #undef CALL
                 }
             }
         }
-        /* activations, dropout and the later layers */
-        for (int l = 0; l < L; l++) {
-            const int64_t n = sizes[l + 1], stride = P[l + 1];
-            REAL *a = A[l];
-            if (l > 0) {
-                const REAL *in = dropout ? Q[l - 1] : A[l - 1];
+        if (L > 1) {
+            /* the first hidden layer's activation and dropout, these columns */
+            const int64_t n = sizes[1], j_end = hi < n ? hi : n;
+            for (int64_t i = 0; i < m; i++)
+                NAME(activate)(c->activation, A[0] + i * stride0 + lo, (hi - lo) / LANES);
+            if (dropout)
                 for (int64_t i = 0; i < m; i++)
-                    rows[i] = in + i * P[l];
-                NAME(forward_dense)(rows, m, W[l], B[l], a, sizes[l], stride, (REAL)1);
-            }
-            if (l < L - 1) {
-                NAME(activate)(c->activation, a, m * stride / LANES);
-                if (dropout) {
-                    for (int64_t i = 0; i < m; i++)
-                        for (int64_t j = 0; j < n; j++) {
-                            const int64_t e = i * stride + j;
-                            M[l][e] = u[i * n + j] >= p ? keep_scale : (REAL)0;
-                            Q[l][e] = a[e] * M[l][e];
-                        }
-                    u += m * n;
-                }
-            } else if (c->softmax) {
-                for (int64_t i = 0; i < m; i++) {
-                    REAL *restrict r = a + i * stride, top = r[0], total = (REAL)0;
-                    for (int64_t j = 1; j < n; j++)
-                        top = r[j] > top ? r[j] : top;
-                    for (int64_t j = 0; j < n; j++) {
-                        r[j] = EXP(r[j] - top);
-                        total += r[j];
+                    for (int64_t j = lo; j < j_end; j++) {
+                        const int64_t e = i * stride0 + j;
+                        M[0][e] = u[i * n + j] >= p ? keep_scale : (REAL)0;
+                        Q[0][e] = A[0][e] * M[0][e];
                     }
-                    for (int64_t j = 0; j < n; j++)
-                        r[j] /= total;
-                }
-            } else {
-                NAME(activate)(ACT_SIGMOID, a, m * stride / LANES);
-            }
         }
+        sync_barrier_wait(&sh->barrier);
 
-        if (c->costs && (c->first_batch + batch) % c->cost_stride == 0)
-            c->costs[batch] = NAME(batch_cost)(c, A[L - 1], Y, order, m, n_out, P[L]);
-
-        /* the output error (BP1), scaled by eta / m or by the row's weight */
-        {
-            REAL *restrict d = D[L - 1];
-            const REAL *restrict a = A[L - 1];
-            const int64_t stride = P[L];
-            for (int64_t i = 0; i < m; i++) {
-                const REAL *restrict y = Y + order[i] * n_out;
-                const REAL scale = row_scales ? row_scales[batch * m + i] : (REAL)c->row_scale;
-                for (int64_t j = 0; j < n_out; j++) {
-                    const int64_t e = i * stride + j;
-                    REAL delta = a[e] - y[j];
-                    if (c->quadratic)
-                        delta = delta * (((REAL)1 - a[e]) * a[e]);
-                    d[e] = delta * scale;
+        if (tid == 0) {
+            /* the later layers */
+            const REAL *ul = dropout ? u + m * sizes[1] : NULL;
+            for (int l = L > 1 ? 1 : 0; l < L; l++) {
+                const int64_t n = sizes[l + 1], stride = P[l + 1];
+                REAL *a = A[l];
+                if (l > 0) {
+                    const REAL *in = dropout ? Q[l - 1] : A[l - 1];
+                    for (int64_t i = 0; i < m; i++)
+                        rows[i] = in + i * P[l];
+                    NAME(forward_dense)(rows, m, W[l], B[l], a, sizes[l], stride, stride,
+                                        stride, (REAL)1);
+                }
+                if (l < L - 1) {
+                    NAME(activate)(c->activation, a, m * stride / LANES);
+                    if (dropout) {
+                        for (int64_t i = 0; i < m; i++)
+                            for (int64_t j = 0; j < n; j++) {
+                                const int64_t e = i * stride + j;
+                                M[l][e] = ul[i * n + j] >= p ? keep_scale : (REAL)0;
+                                Q[l][e] = a[e] * M[l][e];
+                            }
+                        ul += m * n;
+                    }
+                } else if (c->softmax) {
+                    for (int64_t i = 0; i < m; i++) {
+                        REAL *restrict r = a + i * stride, top = r[0], total = (REAL)0;
+                        for (int64_t j = 1; j < n; j++)
+                            top = r[j] > top ? r[j] : top;
+                        for (int64_t j = 0; j < n; j++) {
+                            r[j] = EXP(r[j] - top);
+                            total += r[j];
+                        }
+                        for (int64_t j = 0; j < n; j++)
+                            r[j] /= total;
+                    }
+                } else {
+                    NAME(activate)(ACT_SIGMOID, a, m * stride / LANES);
                 }
             }
-        }
-        for (int l = L - 1; l >= 0; l--) {
-            const int64_t stride = P[l + 1];
-            if (l > 0) {
+
+            if (c->costs && (c->first_batch + batch) % c->cost_stride == 0)
+                c->costs[batch] = NAME(batch_cost)(c, A[L - 1], Y, order, m, n_out, P[L]);
+
+            /* the output error (BP1), scaled by eta / m or by the row's weight */
+            {
+                REAL *restrict d = D[L - 1];
+                const REAL *restrict a = A[L - 1];
+                const int64_t stride = P[L];
+                for (int64_t i = 0; i < m; i++) {
+                    const REAL *restrict y = Y + order[i] * n_out;
+                    const REAL scale =
+                        row_scales ? row_scales[batch * m + i] : (REAL)c->row_scale;
+                    for (int64_t j = 0; j < n_out; j++) {
+                        const int64_t e = i * stride + j;
+                        REAL delta = a[e] - y[j];
+                        if (c->quadratic)
+                            delta = delta * (((REAL)1 - a[e]) * a[e]);
+                        d[e] = delta * scale;
+                    }
+                }
+            }
+            for (int l = L - 1; l >= 1; l--) {
+                const int64_t stride = P[l + 1];
                 /* BP2, with the weights from before this step's update */
                 const int64_t n_prev = sizes[l], prev_stride = P[l];
                 for (int64_t i = 0; i < m; i++) {
@@ -538,111 +595,283 @@ static int NAME(train_block)(const Block *c)
                 const REAL *in = dropout ? Q[l - 1] : A[l - 1];
                 for (int64_t i = 0; i < m; i++)
                     rows[i] = in + i * P[l];
-                NAME(update_dense)(&rule, rows, m, D[l], W[l], VW[l], n_prev, stride);
-            } else if (!sparse) {
-                for (int64_t i = 0; i < m; i++)
-                    rows[i] = X + order[i] * n_in0;
-                NAME(update_dense)(&rule, rows, m, D[0], W[0], VW[0], n_in0, stride);
-            } else if (sparse_momentum) {
-                for (int64_t i = 0; i < m; i++) {
-                    const int64_t row = order[i], first = c->indptr[row];
-                    const int64_t nnz = c->indptr[row + 1] - first;
-                    for (int64_t col = 0; col < stride; col += 4 * LANES) {
-                        const int nc =
-                            (int)((stride - col) / LANES < 4 ? (stride - col) / LANES : 4);
-#define CALL(NC)                                                                           \
-    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, VW[0] + col,       \
-                              D[0] + i * stride + col, stride, (REAL)1, NC)
-                        DISPATCH_NC(CALL, nc)
-#undef CALL
-                    }
+                NAME(update_dense)(&rule, rows, m, D[l], W[l], VW[l], n_prev, stride, stride,
+                                   stride);
+                /* BP3: the bias step is the column sums of Delta */
+                for (int64_t col = 0; col < stride; col += LANES) {
+                    VEC step = (VEC){0};
+                    for (int64_t i = 0; i < m; i++)
+                        step += LOAD(D[l] + i * stride + col);
+                    NAME(update_vectors)(&bias_rule, B[l] + col,
+                                         momentum ? VB[l] + col : NULL, &step, 1);
                 }
-                const REAL next_mu = batch + 1 < n_batches ? rule.mu : (REAL)1;
-                for (int64_t e = 0; e < n_in0 * stride; e += LANES) {
-                    VEC w = LOAD(W[0] + e), v = LOAD(VW[0] + e);
+            }
+        }
+        sync_barrier_wait(&sh->barrier);
+
+        /* the first layer's step, this thread's columns */
+        if (!sparse) {
+            for (int64_t i = 0; i < m; i++)
+                rows[i] = X + order[i] * n_in0;
+            NAME(update_dense)(&rule, rows, m, D[0] + lo, W0, momentum ? V0 : NULL, n_in0,
+                               stride0, pitch, hi - lo);
+        } else if (sparse_momentum) {
+            for (int64_t i = 0; i < m; i++) {
+                const int64_t row = order[i], first = c->indptr[row];
+                const int64_t nnz = c->indptr[row + 1] - first;
+                for (int64_t col = lo; col < hi; col += 4 * LANES) {
+                    const int nc = (int)((hi - col) / LANES < 4 ? (hi - col) / LANES : 4);
+#define CALL(NC)                                                                           \
+    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, V0 + (col - lo),   \
+                              D[0] + i * stride0 + col, pitch, (REAL)1, NC)
+                    DISPATCH_NC(CALL, nc)
+#undef CALL
+                }
+            }
+            const REAL next_mu = batch + 1 < n_batches ? rule.mu : (REAL)1;
+            for (int64_t k = 0; k < n_in0; k++)
+                for (int64_t e = k * pitch; e < k * pitch + (hi - lo); e += LANES) {
+                    VEC w = LOAD(W0 + e), v = LOAD(V0 + e);
                     if (rule.reg == REG_L2)
                         v = v - w * rule.rate;
                     else if (rule.reg == REG_L1)
                         v = v - NAME(sign)(w) * rule.rate;
-                    STORE(W[0] + e, w + v);
-                    STORE(VW[0] + e, v * next_mu);
+                    STORE(W0 + e, w + v);
+                    STORE(V0 + e, v * next_mu);
                 }
-            } else if (dense_pass) {
-                /* scatter the step of the touched rows, then one dense pass */
-                for (int64_t i = 0; i < m; i++) {
-                    const int64_t row = order[i], first = c->indptr[row];
-                    const int64_t nnz = c->indptr[row + 1] - first;
-                    for (int64_t col = 0; col < stride; col += 4 * LANES) {
-                        const int nc =
-                            (int)((stride - col) / LANES < 4 ? (stride - col) / LANES : 4);
+        } else if (dense_pass) {
+            /* scatter the step of the touched rows, then one dense pass */
+            for (int64_t i = 0; i < m; i++) {
+                const int64_t row = order[i], first = c->indptr[row];
+                const int64_t nnz = c->indptr[row + 1] - first;
+                for (int64_t col = lo; col < hi; col += 4 * LANES) {
+                    const int nc = (int)((hi - col) / LANES < 4 ? (hi - col) / LANES : 4);
 #define CALL(NC)                                                                           \
-    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, G0 + col,          \
-                              D[0] + i * stride + col, stride, (REAL)-1, NC)
-                        DISPATCH_NC(CALL, nc)
+    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, G0 + (col - lo),   \
+                              D[0] + i * stride0 + col, pitch, (REAL)-1, NC)
+                    DISPATCH_NC(CALL, nc)
 #undef CALL
-                    }
-                }
-                for (int64_t k = 0; k < n_in0; k++) {
-                    REAL *g = G0 + k * stride;
-                    for (int64_t col = 0; col < stride; col += LANES) {
-                        VEC step = LOAD(g + col);
-                        NAME(update_vectors)(&rule, W[0] + k * stride + col,
-                                             momentum ? VW[0] + k * stride + col : NULL,
-                                             &step, 1);
-                        STORE(g + col, (VEC){0});
-                    }
-                }
-            } else {
-                /* only the touched rows move; L2's decay goes into s */
-                if (lazy) {
-                    s *= rule.decay;
-                    if (s < (REAL)LAZY_SCALE_FLOOR) {
-                        for (int64_t e = 0; e < n_in0 * stride; e++)
-                            W[0][e] *= s;
-                        s = (REAL)1;
-                    }
-                }
-                const REAL inverse_scale = (REAL)1 / s;
-                for (int64_t i = 0; i < m; i++) {
-                    const int64_t row = order[i], first = c->indptr[row];
-                    const int64_t nnz = c->indptr[row + 1] - first;
-                    for (int64_t col = 0; col < stride; col += 4 * LANES) {
-                        const int nc =
-                            (int)((stride - col) / LANES < 4 ? (stride - col) / LANES : 4);
-#define CALL(NC)                                                                           \
-    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, W[0] + col,        \
-                              D[0] + i * stride + col, stride, inverse_scale, NC)
-                        DISPATCH_NC(CALL, nc)
-#undef CALL
-                    }
                 }
             }
-            /* BP3: the bias step is the column sums of Delta */
-            for (int64_t col = 0; col < stride; col += LANES) {
-                VEC step = (VEC){0};
-                for (int64_t i = 0; i < m; i++)
-                    step += LOAD(D[l] + i * stride + col);
-                NAME(update_vectors)(&bias_rule, B[l] + col, momentum ? VB[l] + col : NULL,
-                                     &step, 1);
+            for (int64_t k = 0; k < n_in0; k++) {
+                REAL *g = G0 + k * pitch;
+                for (int64_t col = 0; col < hi - lo; col += LANES) {
+                    VEC step = LOAD(g + col);
+                    NAME(update_vectors)(&rule, W0 + k * pitch + col,
+                                         momentum ? V0 + k * pitch + col : NULL, &step, 1);
+                    STORE(g + col, (VEC){0});
+                }
             }
+        } else {
+            /* only the touched rows move; L2's decay goes into s */
+            if (lazy) {
+                s *= rule.decay;
+                if (s < (REAL)LAZY_SCALE_FLOOR) {
+                    NAME(scale_columns)(W0, n_in0, pitch, 0, hi - lo, s);
+                    s = (REAL)1;
+                }
+            }
+            const REAL inverse_scale = (REAL)1 / s;
+            for (int64_t i = 0; i < m; i++) {
+                const int64_t row = order[i], first = c->indptr[row];
+                const int64_t nnz = c->indptr[row + 1] - first;
+                for (int64_t col = lo; col < hi; col += 4 * LANES) {
+                    const int nc = (int)((hi - col) / LANES < 4 ? (hi - col) / LANES : 4);
+#define CALL(NC)                                                                           \
+    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, W0 + (col - lo),   \
+                              D[0] + i * stride0 + col, pitch, inverse_scale, NC)
+                    DISPATCH_NC(CALL, nc)
+#undef CALL
+                }
+            }
+        }
+        /* BP3 for the first layer, these columns */
+        for (int64_t col = lo; col < hi; col += LANES) {
+            VEC step = (VEC){0};
+            for (int64_t i = 0; i < m; i++)
+                step += LOAD(D[0] + i * stride0 + col);
+            NAME(update_vectors)(&bias_rule, B[0] + col, momentum ? VB[0] + col : NULL,
+                                 &step, 1);
         }
     }
     if (s != (REAL)1)
-        for (int64_t e = 0; e < n_in0 * P[1]; e++)
-            W[0][e] *= s;
-    for (int l = 0; l < L; l++) {
-        NAME(copy_back)((REAL *)c->weights[l], W[l], sizes[l], sizes[l + 1], P[l + 1]);
-        NAME(copy_back)((REAL *)c->biases[l], B[l], 1, sizes[l + 1], P[l + 1]);
+        NAME(scale_columns)(W0, n_in0, pitch, 0, hi - lo, s);
+}
+
+#ifdef HAVE_THREADS
+typedef struct {
+    NAME(Shared) *shared;
+    int tid;
+} NAME(ThreadArgs);
+
+static void *NAME(thread_main)(void *arg)
+{
+    NAME(ThreadArgs) *t = (NAME(ThreadArgs) *)arg;
+    if (sync_gate_wait(&t->shared->barrier) > t->tid)
+        NAME(run_batches)(t->shared, t->tid);
+    return NULL;
+}
+#endif
+
+static int NAME(train_block)(const Block *c)
+{
+    NAME(Shared) *sh = (NAME(Shared) *)calloc(1, sizeof(NAME(Shared)));
+    if (sh == NULL)
+        return -1;
+    const int L = c->n_layers;
+    const int64_t m = c->batch_size;
+    const int64_t *sizes = c->sizes;
+    int64_t *P = sh->P;
+    for (int l = 0; l <= L; l++)
+        P[l] = (sizes[l] + LANES - 1) / LANES * LANES;
+    /* The first layer's rows start on 64-byte lines, so threads that write
+     * neighbouring columns of A^1 never share a line. Its loops still run
+     * over T1 columns only, so the padding costs memory, not arithmetic. */
+    sh->T1 = P[1];
+    P[1] = (P[1] * (int64_t)sizeof(REAL) + 63) / 64 * 64 / (int64_t)sizeof(REAL);
+    /* threads only where the first layer is hidden, each with a whole tile */
+    int nt = c->n_threads < 1 ? 1 : c->n_threads;
+    const int64_t n_tiles = (sh->T1 + 4 * LANES - 1) / (4 * LANES);
+    if (L < 2)
+        nt = 1;
+    if (nt > n_tiles)
+        nt = (int)n_tiles;
+    if (nt > MAX_THREADS)
+        nt = MAX_THREADS;
+#ifndef HAVE_THREADS
+    nt = 1;
+#endif
+    const int momentum = c->weight_velocities != NULL;
+    sh->c = c;
+    sh->L = L;
+    sh->m = m;
+    sh->dropout = c->dropout > 0.0;
+    sh->sparse = c->indptr != NULL;
+    sh->momentum = momentum;
+    sh->p = (REAL)c->dropout;
+    sh->keep_scale = (REAL)(1.0 / (1.0 - c->dropout));
+    sh->rule = (NAME(Rule)){c->reg, momentum, (REAL)c->rate, (REAL)(1.0 - c->rate),
+                            (REAL)c->mu};
+    sh->bias_rule = (NAME(Rule)){REG_NONE, momentum, (REAL)0, (REAL)1, (REAL)c->mu};
+    sh->lazy = c->lazy_scale;
+    /* sparse + momentum: V holds mu v between steps, the step is scattered into
+     * it, and one pass over (W, V) adds the penalty, moves W and multiplies V
+     * by mu for the next step; sparse + L1 (or L2 not lazy): the step is
+     * scattered into G0 and one pass applies it with the penalty */
+    sh->sparse_momentum = sh->sparse && momentum;
+    sh->dense_pass = sh->sparse && !sh->lazy && !momentum && c->reg != REG_NONE;
+    sh->n_batches = (c->stop - c->start) / m;
+    for (int l = 1; l < L; l++)
+        sh->hidden_total += sizes[l];
+
+#ifdef HAVE_THREADS
+    /* start the threads first: the panels are cut for as many as started */
+    pthread_t threads[MAX_THREADS];
+    NAME(ThreadArgs) args[MAX_THREADS];
+    int started = 0;
+    sync_gate_init(&sh->barrier);
+    for (int t = 1; t < nt; t++) {
+        args[t] = (NAME(ThreadArgs)){sh, t};
+        if (pthread_create(&threads[t], NULL, NAME(thread_main), &args[t]) != 0)
+            break;
+        started = t;
+    }
+    nt = started + 1;
+#endif
+    sh->nt = nt;
+
+    void *owners[6 * MAX_LAYERS + 3 * MAX_THREADS] = {0};
+    int n_owners = 0, failed = 0;
+    for (int l = 0; l < L && !failed; l++) {
+        if (l > 0) {
+            sh->W[l] = NAME(padded_copy)((const REAL *)c->weights[l], sizes[l],
+                                         sizes[l + 1], P[l + 1], &owners[n_owners++]);
+            failed = !sh->W[l];
+        }
+        sh->B[l] = NAME(padded_copy)((const REAL *)c->biases[l], 1, sizes[l + 1], P[l + 1],
+                                     &owners[n_owners++]);
+        if (momentum && l > 0) {
+            sh->VW[l] = NAME(padded_copy)((const REAL *)c->weight_velocities[l], sizes[l],
+                                          sizes[l + 1], P[l + 1], &owners[n_owners++]);
+            failed = failed || !sh->VW[l];
+        }
         if (momentum) {
-            NAME(copy_back)((REAL *)c->weight_velocities[l], VW[l], sizes[l], sizes[l + 1],
-                            P[l + 1]);
-            NAME(copy_back)((REAL *)c->bias_velocities[l], VB[l], 1, sizes[l + 1], P[l + 1]);
+            sh->VB[l] = NAME(padded_copy)((const REAL *)c->bias_velocities[l], 1,
+                                          sizes[l + 1], P[l + 1], &owners[n_owners++]);
+            failed = failed || !sh->VB[l];
+        }
+        /* activations, deltas, masks, dropped outputs: one buffer per layer */
+        sh->A[l] = NAME(padded_copy)(NULL, 4 * m, P[l + 1], P[l + 1], &owners[n_owners++]);
+        failed = failed || !sh->B[l] || !sh->A[l];
+        if (!failed) {
+            sh->D[l] = sh->A[l] + m * P[l + 1];
+            sh->M[l] = sh->D[l] + m * P[l + 1];
+            sh->Q[l] = sh->M[l] + m * P[l + 1];
+        }
+    }
+    for (int t = 0; t < nt && !failed; t++) {
+        int64_t lo, hi;
+        NAME(thread_columns)(sh->T1, nt, t, &lo, &hi);
+        const int64_t pitch = ((hi - lo) * (int64_t)sizeof(REAL) + 63) / 64 * 64 /
+                              (int64_t)sizeof(REAL);
+        sh->pitch0[t] = pitch;
+        sh->W0[t] = NAME(panel_copy)((const REAL *)c->weights[0], sizes[0], sizes[1], lo, hi,
+                                     pitch, &owners[n_owners++]);
+        failed = !sh->W0[t];
+        if (momentum && !failed) {
+            sh->V0[t] = NAME(panel_copy)((const REAL *)c->weight_velocities[0], sizes[0],
+                                         sizes[1], lo, hi, pitch, &owners[n_owners++]);
+            failed = !sh->V0[t];
+        }
+        if (sh->dense_pass && !failed) {
+            sh->G0[t] = NAME(panel_copy)(NULL, sizes[0], sizes[1], lo, hi, pitch,
+                                         &owners[n_owners++]);
+            failed = !sh->G0[t];
+        }
+    }
+    sh->rows = failed ? NULL : (const REAL **)malloc(sizeof(REAL *) * (size_t)(m * nt));
+    failed = failed || sh->rows == NULL;
+
+#ifdef HAVE_THREADS
+    /* a failed allocation sends the started threads home without work */
+    sync_gate_open(&sh->barrier, failed ? -1 : nt);
+#endif
+    if (!failed)
+        NAME(run_batches)(sh, 0);
+#ifdef HAVE_THREADS
+    for (int t = 1; t <= started; t++)
+        pthread_join(threads[t], NULL);
+#endif
+
+    if (!failed) {
+        for (int t = 0; t < nt; t++) {
+            int64_t lo, hi;
+            NAME(thread_columns)(sh->T1, nt, t, &lo, &hi);
+            NAME(panel_back)((REAL *)c->weights[0], sh->W0[t], sizes[0], sizes[1], lo, hi,
+                             sh->pitch0[t]);
+            if (momentum)
+                NAME(panel_back)((REAL *)c->weight_velocities[0], sh->V0[t], sizes[0],
+                                 sizes[1], lo, hi, sh->pitch0[t]);
+        }
+        for (int l = 0; l < L; l++) {
+            if (l > 0)
+                NAME(copy_back)((REAL *)c->weights[l], sh->W[l], sizes[l], sizes[l + 1],
+                                P[l + 1]);
+            NAME(copy_back)((REAL *)c->biases[l], sh->B[l], 1, sizes[l + 1], P[l + 1]);
+            if (momentum) {
+                if (l > 0)
+                    NAME(copy_back)((REAL *)c->weight_velocities[l], sh->VW[l], sizes[l],
+                                    sizes[l + 1], P[l + 1]);
+                NAME(copy_back)((REAL *)c->bias_velocities[l], sh->VB[l], 1, sizes[l + 1],
+                                P[l + 1]);
+            }
         }
     }
     for (int i = 0; i < n_owners; i++)
         free(owners[i]);
-    free(rows);
-    return 0;
+    free(sh->rows);
+    free(sh);
+    return failed ? -1 : 0;
 }
 
 #undef INLINE

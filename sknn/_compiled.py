@@ -141,6 +141,65 @@ def _one_blas_thread(controller):
                 _blas_limit["limiter"] = None
 
 
+_training_threads = {"n": 1, "lock": threading.Lock()}
+
+
+@contextlib.contextmanager
+def training_threads(n_threads):
+    """Let compiled fits split their first layer over up to ``n_threads`` threads.
+
+    The first layer holds nearly all of a fit's work (784 inputs against a
+    hidden layer and 10 outputs on MNIST). Inside this context the compiled
+    loop gives each thread a range of its hidden units, for every row of each
+    mini-batch, and one thread runs the later layers between two meetings per
+    mini-batch. Every unit's arithmetic is the same whatever the split, so the
+    weights are bit-identical to a one-thread fit's.
+
+    Threads help only on free cores: they meet twice per mini-batch, and a
+    thread whose partner waits for a core stalls the fit. So the default is
+    one thread, and this context is for a caller that knows a core is free:
+    :class:`~sknn.BookSearchCV` uses it for the fits it runs one at a time
+    (with ``n_jobs`` of 2 or more). Several fits running at once in threads of
+    one process each use the setting, so run them one at a time inside it.
+
+    Each thread takes at least 4 vectors of the padded hidden width (32 units
+    in float32, 16 in float64), so a layer of 30 units trains on one thread
+    and one of 100 float32 units on up to three. The numpy loop and networks
+    without a hidden layer ignore the setting.
+
+    Parameters
+    ----------
+    n_threads : int
+        At least 1.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknn import MLPClassifierBook, training_threads
+    >>> X, y = load_digits(return_X_y=True)
+    >>> with training_threads(2):
+    ...     model = MLPClassifierBook([64], epochs=2, random_state=0).fit(X / 16, y)
+    """
+    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)):
+        raise TypeError(f"n_threads must be an int, got {n_threads!r}.")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be at least 1, got {n_threads}.")
+    with _training_threads["lock"]:
+        previous, _training_threads["n"] = _training_threads["n"], int(n_threads)
+    try:
+        yield
+    finally:
+        with _training_threads["lock"]:
+            _training_threads["n"] = previous
+
+
+def kernel_threads():
+    """The threads a compiled fit may use now (see :func:`training_threads`)."""
+    if _cepoch is None:
+        return 1
+    return min(_training_threads["n"], _cepoch.max_threads())
+
+
 def compiled_loop_available():
     """Whether the C extension was built, so built-in networks train in it."""
     return _cepoch is not None
@@ -429,6 +488,7 @@ def train_epoch(
                 batch_number,
                 cost_stride,
                 costs,
+                kernel_threads(),
             )
             sampled = np.arange(-batch_number % cost_stride, n_batches, cost_stride)
             sampled_costs.extend(costs[sampled])

@@ -1,0 +1,189 @@
+"""sknn.training_threads: a fit's first layer split over threads, bit for bit.
+
+The compiled loop gives each thread a range of the first hidden layer's units
+and runs the later layers on one of them, so any number of threads must end
+with exactly the weights one thread ends with.
+"""
+
+import copy
+import itertools
+import os
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from sknn import MLPClassifierBook, training_threads
+from sknn._network import Network
+from sknn.activations import ACTIVATIONS
+from sknn.costs import COSTS
+from sknn.optimizers import SGD
+from sknn.regularizers import REGULARIZERS
+
+cepoch = pytest.importorskip(
+    "sknn._cepoch", reason="the C extension is not built; only numpy trains"
+)
+
+# 70 units: three register tiles of 32 float32 columns (five of 16 in
+# float64), the last one partly padding, so threads get unequal shares
+LAYER_SIZES = [30, 70, 40, 6]
+N_SAMPLES = 64
+
+
+@pytest.fixture(params=cepoch.available_isas())
+def isa(request):
+    default = cepoch.isa()
+    cepoch.set_isa(request.param)
+    yield request.param
+    cepoch.set_isa(default)
+
+
+def make_problem(activation, cost, dtype, layer_sizes=LAYER_SIZES):
+    rng = np.random.default_rng(0)
+    weights = [
+        (rng.standard_normal((n_in, n_out)) * 0.5).astype(dtype)
+        for n_in, n_out in itertools.pairwise(layer_sizes)
+    ]
+    biases = [(rng.standard_normal(n) * 0.3).astype(dtype) for n in layer_sizes[1:]]
+    X = rng.random((N_SAMPLES, layer_sizes[0]))
+    X[rng.random(X.shape) < 0.7] = 0.0
+    Y = np.eye(layer_sizes[-1])[rng.integers(0, layer_sizes[-1], N_SAMPLES)]
+    network = Network(weights, biases, ACTIVATIONS[activation], COSTS[cost])
+    return network, X.astype(dtype), Y.astype(dtype)
+
+
+def train(network, X, Y, engine, n_threads, *, regularizer, lmbda, momentum, **kw):
+    network = copy.deepcopy(network)
+    optimizer = SGD(REGULARIZERS[regularizer], lmbda, N_SAMPLES, momentum)
+    rng = np.random.default_rng(42)
+    with training_threads(n_threads):
+        for _ in range(kw.get("epochs", 2)):
+            network.train_epoch(
+                X,
+                Y,
+                optimizer,
+                batch_size=kw.get("batch_size", 5),
+                learning_rate=kw.get("learning_rate", 0.5),
+                rng=rng,
+                dropout=kw.get("dropout", 0.0),
+                engine=engine,
+            )
+    state = network.weights + network.biases
+    if momentum:
+        state += optimizer.weight_velocities + optimizer.bias_velocities
+    return state
+
+
+def assert_bit_identical(expected, actual):
+    assert len(expected) == len(actual)
+    for e, a in zip(expected, actual):
+        assert e.dtype == a.dtype
+        np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("engine", ["compiled", "compiled_sparse"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("regularizer", sorted(REGULARIZERS))
+@pytest.mark.parametrize("dropout, momentum", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.9)])
+def test_any_number_of_threads_ends_with_one_threads_weights(
+    engine, dtype, regularizer, dropout, momentum, isa
+):
+    network, X, Y = make_problem("relu", "log_likelihood", dtype)
+    settings = dict(regularizer=regularizer, lmbda=5.0, momentum=momentum)
+    settings.update(dropout=dropout, learning_rate=0.1)
+    expected = train(network, X, Y, engine, 1, **settings)
+    for n_threads in (2, 3, 8):
+        assert_bit_identical(
+            expected, train(network, X, Y, engine, n_threads, **settings)
+        )
+
+
+@pytest.mark.parametrize(
+    "activation, cost",
+    [
+        ("sigmoid", "cross_entropy"),
+        ("tanh", "quadratic"),
+        ("sigmoid", "log_likelihood"),
+    ],
+)
+def test_every_activation_and_cost_splits_bit_for_bit(activation, cost):
+    network, X, Y = make_problem(activation, cost, np.float32)
+    settings = dict(regularizer="l2", lmbda=1.0, momentum=0.0)
+    expected = train(network, X, Y, "compiled_sparse", 1, **settings)
+    assert_bit_identical(
+        expected, train(network, X, Y, "compiled_sparse", 2, **settings)
+    )
+
+
+def test_a_decaying_l2_scale_folds_back_the_same_in_every_thread():
+    # eta lambda / n = 0.7: the sparse loop's lazy L2 scale passes its floor
+    network, X, Y = make_problem("sigmoid", "cross_entropy", np.float32)
+    settings = dict(regularizer="l2", lmbda=0.7 * N_SAMPLES, momentum=0.0)
+    settings.update(learning_rate=1.0, epochs=3)
+    expected = train(network, X, Y, "compiled_sparse", 1, **settings)
+    assert_bit_identical(
+        expected, train(network, X, Y, "compiled_sparse", 2, **settings)
+    )
+
+
+@pytest.mark.parametrize("layer_sizes", [[30, 6], [30, 20, 6]])
+def test_networks_too_narrow_to_split_train_on_as_before(layer_sizes):
+    # no hidden layer, or one narrower than two tiles: one thread does it all
+    network, X, Y = make_problem("sigmoid", "cross_entropy", np.float32, layer_sizes)
+    settings = dict(regularizer="l2", lmbda=1.0, momentum=0.5)
+    expected = train(network, X, Y, "compiled_sparse", 1, **settings)
+    assert_bit_identical(
+        expected, train(network, X, Y, "compiled_sparse", 4, **settings)
+    )
+
+
+def max_threads_during(fit):
+    """The most threads this process had while ``fit`` ran, and before it."""
+    tasks = f"/proc/{os.getpid()}/task"
+    before = len(os.listdir(tasks)) + 1  # with the sampling thread
+    seen, done = [before], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            seen.append(len(os.listdir(tasks)))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        fit()
+    finally:
+        done.set()
+        sampler.join()
+    return max(seen), before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts /proc tasks")
+def test_a_fit_starts_a_thread_only_inside_the_context():
+    rng = np.random.default_rng(0)
+    X = rng.random((2_000, 100), dtype=np.float32)
+    y = rng.integers(0, 3, 2_000)
+    model = MLPClassifierBook((200,), epochs=30, monitor=(), random_state=0)
+
+    def extra_threads():
+        most, before = max_threads_during(lambda: model.fit(X, y))
+        return most - before
+
+    assert extra_threads() == 0
+    with training_threads(2):
+        with training_threads(1):
+            assert extra_threads() == 0
+        assert extra_threads() == 1
+    assert extra_threads() == 0
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_fewer_than_one_thread_is_refused(bad):
+    with pytest.raises(ValueError, match="n_threads must be at least 1"):
+        training_threads(bad).__enter__()
+
+
+@pytest.mark.parametrize("bad", [1.5, "2", True, None])
+def test_a_thread_count_that_is_not_an_int_is_refused(bad):
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        training_threads(bad).__enter__()
