@@ -270,6 +270,32 @@ def test_same_random_state_same_choices_with_one_or_two_jobs(small_digits, backe
     )
 
 
+def test_lone_fits_on_the_idle_workers_threads_choose_as_one_job_does():
+    # 1,500 rows x 300 features x [100]: fits large enough to run in threads;
+    # with one split the epochs stage's run and the refit are lone fits, which
+    # with two jobs split their first layer over two threads
+    pytest.importorskip("sknn._cepoch", reason="threads only for the compiled loop")
+    X, y = make_classification(
+        n_samples=1_500, n_features=300, n_informative=20, random_state=0
+    )
+    settings = dict(
+        stages=("learning_rate_threshold", "epochs", "activation"),
+        learning_rates=(0.001, 0.01, 0.1),
+        threshold_refine_factors=(),
+        max_epochs=6,
+        n_iter_no_change=2,
+        cv=ShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
+        random_state=0,
+    )
+    base = MLPClassifierBook((100,), monitor=(), random_state=0)
+    one = BookSearchCV(base, **settings, n_jobs=1).fit(X, y)
+    two = BookSearchCV(base, **settings, n_jobs=2).fit(X, y)
+    assert one.best_params_ == two.best_params_
+    assert _choices(one) == _choices(two)
+    for a, b in zip(one.best_estimator_.coefs_, two.best_estimator_.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_dask_cluster_gives_the_same_choices_as_a_local_run(small_digits):
     distributed = pytest.importorskip(
         "distributed",

@@ -24,6 +24,7 @@ from sknn.tuning._decisions import (
     _slower_than_smaller,
     _threshold,
 )
+from sknn.tuning._workers import LONE_FIT_GAIN, fit_gain, lone_fit_threads
 
 
 @pytest.mark.parametrize(
@@ -192,6 +193,47 @@ def test_predicted_time_spreads_fits_over_the_workers():
     assert _predicted_seconds((0.0, 0.5), [10, 10], 1) == 10.0
     assert _predicted_seconds((0.0, 0.5), [30, 2, 2], 2) == 15.0  # the longest fit
     assert _predicted_seconds((1.5, 0.5), [10, 10], 2) == 6.5
+
+
+def test_a_lone_fit_predicted_faster_by_its_threads_gain():
+    # one fit of 10 on two workers with a gain of 1.5 lasts 10 / 1.5 units
+    assert _predicted_seconds((0.0, 0.5), [10], 2, gain=1.5) == pytest.approx(10 / 3)
+    # the gain never makes a batch shorter than its work over the workers
+    assert _predicted_seconds((0.0, 0.5), [10, 10], 2, gain=4.0) == 5.0
+
+
+@pytest.mark.parametrize(
+    ("n_fits", "n_workers", "in_threads", "threads"),
+    [
+        (1, 2, True, 2),  # the epochs stage's one run, the refit
+        (2, 2, True, 1),  # each worker busy
+        (1, 2, False, 1),  # worker processes keep one thread
+        (1, 8, True, 2),  # more than two threads were never measured
+        (3, 8, True, 2),
+        (1, 1, True, 1),
+    ],
+)
+def test_lone_fits_take_the_idle_workers_threads(
+    n_fits, n_workers, in_threads, threads
+):
+    assert lone_fit_threads(n_fits, n_workers, in_threads) == threads
+
+
+@pytest.mark.parametrize(
+    ("threads", "hidden", "gain"),
+    [
+        (2, (100,), LONE_FIT_GAIN),
+        (2, 200, LONE_FIT_GAIN),
+        (1, (100,), 1.0),
+        (2, (32,), 1.0),  # too narrow to split
+        (2, (), 1.0),
+        (2, None, 1.0),
+    ],
+)
+def test_the_threads_gain_needs_a_first_layer_wide_enough_to_split(
+    threads, hidden, gain
+):
+    assert fit_gain(threads, hidden) == gain
 
 
 def test_fit_speed_tells_the_overhead_from_the_rate():

@@ -16,22 +16,8 @@ from sklearn.utils.parallel import Parallel
 
 from .._learning_rate import learning_rate_for
 from .._sklearn_private import _check_method_params, _safe_indexing
+from . import _decisions, _workers
 from ._base import _find_network
-from ._decisions import _batch_work, _fit_speed, _fmt, _margin, _predicted_seconds
-from ._workers import _StopWhenCancelled, cancel_on_ctrl_c, worker_hint
-
-
-def _frozen(value):
-    """``value`` as something hashable that compares by value (lists as tuples)."""
-    if isinstance(value, list | tuple):
-        return tuple(_frozen(item) for item in value)
-    if isinstance(value, np.generic):
-        return value.item()
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
 
 
 class _Run:
@@ -64,6 +50,7 @@ class _Run:
         self.params = {}
         self.scores = {}
         self.cancelled = threading.Event()
+        self.in_threads = False
         self.unmeasured = ""
         if "lmbda" in settings["stages"]:
             # "Start with no regularization": lambda = 0 until its own stage.
@@ -104,14 +91,27 @@ class _Run:
 
     def worker_hint(self):
         """``parallel_config`` arguments for this search's fits (:func:`worker_hint`)."""
-        return worker_hint(self.work({}, self.n_samples, epochs=1))
+        hint = _workers.worker_hint(self.work({}, self.n_samples, epochs=1))
+        self.in_threads = bool(hint)  # the fits run in this process's threads
+        return hint
+
+    def gain(self, n_fits):
+        """How much faster each of ``n_fits`` fits runs on the idle workers' threads."""
+        threads = _workers.lone_fit_threads(n_fits, self.n_workers(), self.in_threads)
+        return _workers.fit_gain(threads, self.current("hidden_layer_sizes"))
+
+    def lend_idle_workers(self, n_fits):
+        """Within this block, fits may use the workers ``n_fits`` fits leave idle."""
+        return _workers.lend_idle_workers(n_fits, self.n_workers(), self.in_threads)
 
     def n_workers(self):
         return max(1, effective_n_jobs(self.settings["n_jobs"]))
 
     def predict_seconds(self, units):
         """Predicted wall time of fits of ``units``, run in parallel."""
-        return _predicted_seconds(self.speed, units, self.n_workers())
+        return _decisions._predicted_seconds(
+            self.speed, units, self.n_workers(), self.gain(len(units))
+        )
 
     def refit_units(self, **candidate):
         """The refit's work: training on every row, and what it monitors.
@@ -164,7 +164,7 @@ class _Run:
         if needed > left:
             return False, (
                 f"needed about {needed:.0f} s with the refit, {max(left, 0):.0f} s "
-                f"of max_time={_fmt(settings['max_time'])} left"
+                f"of max_time={_decisions._fmt(settings['max_time'])} left"
             )
         return True, ""
 
@@ -177,12 +177,13 @@ class _Run:
         self.n_fits += len(units)
         if sum(units) <= 0:
             return
-        self.batches.append((_batch_work(units, self.n_workers()), wall))
+        work = _decisions._batch_work(units, self.n_workers(), self.gain(len(units)))
+        self.batches.append((work, wall))
         if training_seconds is not None:
             self.training[0] += sum(training_seconds)
             self.training[1] += sum(units)
         rate = self.training[0] / self.training[1] if self.training[1] else None
-        self.speed = _fit_speed(self.batches, rate)
+        self.speed = _decisions._fit_speed(self.batches, rate)
 
     def map(self, jobs, units=None, measure=None, expected=()):
         """Run ``jobs`` in parallel and learn their speed; return their results.
@@ -191,16 +192,16 @@ class _Run:
         after the fact for fits whose length is known only then (early
         stopping). Each result is a dict whose ``"training_seconds"`` is the
         time the fit spent in its epochs. Warnings of the ``expected``
-        categories are silenced here, in the calling thread, because
-        ``warnings.catch_warnings`` is not thread-safe: in a worker thread it
-        could leave the filters of another job in place for good.
-        scikit-learn's ``Parallel`` hands these filters to the jobs.
+        categories are silenced in the calling thread (scikit-learn's
+        ``Parallel`` hands the filters to the jobs): ``catch_warnings`` is not
+        thread-safe, and in a worker thread it could leave one job's filters.
         """
         started = time.perf_counter()
         with warnings.catch_warnings():
             for category in expected:
                 warnings.simplefilter("ignore", category)
-            results = self.parallel()(jobs)
+            with self.lend_idle_workers(len(jobs)):
+                results = self.parallel()(jobs)
         self._record(
             time.perf_counter() - started,
             measure(results) if measure else units,
@@ -212,7 +213,7 @@ class _Run:
         """How much better than ``score`` a change must score to be kept."""
         accuracy = score if self.settings["scoring"] in (None, "accuracy") else None
         n_scored = sum(len(test) for _, test in self.splits)
-        return _margin(self.settings["min_improvement"], accuracy, n_scored)
+        return _decisions._margin(self.settings["min_improvement"], accuracy, n_scored)
 
     def log(self, message):
         """A progress line (verbose >= 1), with the time used and left."""
@@ -262,12 +263,13 @@ class _Run:
         """
         if self.prefix + "callbacks" not in self.base_params:
             return self.estimator(**overrides)
-        hooks = (*(self.current("callbacks") or ()), _StopWhenCancelled(self.cancelled))
+        stop = _workers._StopWhenCancelled(self.cancelled)
+        hooks = (*(self.current("callbacks") or ()), stop)
         return self.estimator(**overrides, callbacks=hooks)
 
     def cancellable(self):
         """Within this block Ctrl-C also ends the candidates (:func:`cancel_on_ctrl_c`)."""
-        return cancel_on_ctrl_c(self.cancelled)
+        return _workers.cancel_on_ctrl_c(self.cancelled)
 
     def rows(self, indices):
         """X, y and the sample-aligned fit parameters restricted to ``indices``."""
@@ -313,7 +315,8 @@ class _Run:
             )
         else:
             search = GridSearchCV(estimator, grid, **common)
-        search.fit(self.X, self.y, **self.fit_params)
+        with self.lend_idle_workers(len(grid[self.prefix + name]) * len(self.splits)):
+            search.fit(self.X, self.y, **self.fit_params)
         self._record_search(started, search.cv_results_)
         if kind != "halving":  # halving scores most candidates on fewer rows
             self._remember(search.cv_results_)
@@ -346,7 +349,9 @@ class _Run:
         are the run's own, so two fits with the same key score the same.
         """
         params = {**self.network_params, **self.fixed, **self.params, **candidate}
-        return tuple(sorted((name, _frozen(value)) for name, value in params.items()))
+        return tuple(
+            sorted((name, _decisions._frozen(value)) for name, value in params.items())
+        )
 
     def remember_score(self, candidate, score):
         """Record the mean CV score of the setting so far changed by ``candidate``."""
@@ -482,14 +487,11 @@ class _Run:
         if not ok:
             return float("nan")
         started = time.perf_counter()
-        scores = cross_val_score(
-            self.candidate(monitor=()),
-            self.X,
-            self.y,
-            cv=self.splits,
-            scoring=self.settings["scoring"],
-            n_jobs=self.settings["n_jobs"],
-            params=self.fit_params or None,
-        )
+        with self.lend_idle_workers(len(units)):
+            scores = cross_val_score(
+                self.candidate(monitor=()), self.X, self.y, cv=self.splits,
+                scoring=self.settings["scoring"], n_jobs=self.settings["n_jobs"],
+                params=self.fit_params or None,
+            )  # fmt: skip
         self._record(time.perf_counter() - started, units)
         return float(np.mean(scores))

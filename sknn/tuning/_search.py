@@ -404,7 +404,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_fits_ = run.n_fits
         started = time.perf_counter()
         best_estimator = run.estimator()
-        with progress.refit(best_estimator):
+        with progress.refit(best_estimator), run.lend_idle_workers(1):
             best_estimator.fit(X, y, **fit_params)
         self.best_estimator_ = best_estimator
         self.refit_time_ = time.perf_counter() - started
