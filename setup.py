@@ -30,7 +30,12 @@ setup(
         Extension(
             "sknn._cepoch",
             sources=["sknn/_cepoch.c"],
-            depends=["sknn/_cepoch_kernel.h"],
+            depends=[
+                "sknn/_cepoch_kernel.h",
+                "sknn/_cepoch_layers.h",
+                "sknn/_cepoch_block.h",
+                "sknn/_cepoch_sync.h",
+            ],
             extra_compile_args=compile_args,
             extra_link_args=[] if sys.platform == "win32" else ["-pthread"],
             optional=True,
