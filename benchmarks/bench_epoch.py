@@ -244,13 +244,13 @@ def two_blas_threads(run):
     import sknn._compiled
 
     def forced():
-        idle_cores = sknn._compiled._idle_cores
-        sknn._compiled._idle_cores = lambda: True
+        idle_cores = sknn._threads._idle_cores
+        sknn._threads._idle_cores = lambda: True
         try:
             with threadpool_limits(2, user_api="blas"):
                 return run()
         finally:
-            sknn._compiled._idle_cores = idle_cores
+            sknn._threads._idle_cores = idle_cores
 
     return forced
 

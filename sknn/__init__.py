@@ -8,8 +8,8 @@ from ._classifier import (
     MLPClassifierBook,
     TrainingInterruptedWarning,
 )
-from ._compiled import training_threads
 from ._regressor import MLPRegressorBook
+from ._threads import training_threads
 from .losses import cross_entropy_error, mean_squared_error
 from .persistence import ModelFileError
 from .tuning import BookSearchCV

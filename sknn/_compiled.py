@@ -20,13 +20,12 @@ dense ``X`` is kept for as long as that ``X`` is alive, so warm-started and
 ``partial_fit`` calls on the same array do not rebuild it.
 """
 
-import contextlib
 import os
-import threading
 import weakref
 
 import numpy as np
 
+from . import _threads
 from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .optimizers import SGD
@@ -73,131 +72,6 @@ _OUTPUTS = {
     LogLikelihoodCost: Softmax,
 }
 """The costs the kernel knows, with the output layer it computes for each."""
-
-
-_blas_controller = None
-
-LARGE_BATCH_FLOPS = 50_000_000
-"""A batch's first-layer product above this many FLOPs may get two BLAS threads."""
-
-
-def _idle_cores():
-    """Whether the last minute's load leaves a core free for a second BLAS thread."""
-    try:
-        return os.getloadavg()[0] < (os.cpu_count() or 1) - 0.5
-    except (AttributeError, OSError):  # no load average (Windows)
-        return True
-
-
-def blas_threads(batch_size, layer_sizes):
-    """A context limiting numpy's BLAS to one thread unless it can use more.
-
-    At the book's batch size a second thread gains nothing. On large products
-    it can, but only on a free core: when another process holds it, BLAS's
-    threads wait on each other, and a [784, 100] epoch at batch 1000 took
-    3-4.5x longer on two threads than on one (batch 100, in an earlier
-    measurement, fifty times). So large batches keep the BLAS library's own
-    thread count only while the load average leaves a core idle.
-
-    The limit is the process's, so fits in several threads (BookSearchCV's
-    workers) share one: the first to enter sets it and the last to leave
-    restores the library's own count. Limiting in each thread on its own
-    would let one thread restore the limit another had saved, and leave the
-    process with one BLAS thread for good.
-    """
-    global _blas_controller
-    large = batch_size * layer_sizes[0] * layer_sizes[1] * 2 > LARGE_BATCH_FLOPS
-    if large and _idle_cores():
-        return contextlib.nullcontext()
-    if _blas_controller is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _blas_controller = False
-        else:
-            _blas_controller = ThreadpoolController()
-    if not _blas_controller:
-        return contextlib.nullcontext()
-    return _one_blas_thread(_blas_controller)
-
-
-_blas_limit = {"lock": threading.Lock(), "holders": 0, "limiter": None}
-
-
-@contextlib.contextmanager
-def _one_blas_thread(controller):
-    """One BLAS thread while any thread of this process is inside."""
-    with _blas_limit["lock"]:
-        if _blas_limit["holders"] == 0:
-            _blas_limit["limiter"] = controller.limit(limits=1, user_api="blas")
-        _blas_limit["holders"] += 1
-    try:
-        yield
-    finally:
-        with _blas_limit["lock"]:
-            _blas_limit["holders"] -= 1
-            if _blas_limit["holders"] == 0:
-                _blas_limit["limiter"].restore_original_limits()
-                _blas_limit["limiter"] = None
-
-
-_training_threads = {"n": 1, "lock": threading.Lock()}
-
-
-@contextlib.contextmanager
-def training_threads(n_threads):
-    """Let compiled fits split their first layer over up to ``n_threads`` threads.
-
-    The first layer holds nearly all of a fit's work (784 inputs against a
-    hidden layer and 10 outputs on MNIST). Inside this context the compiled
-    loop gives each thread a range of its hidden units, for every row of each
-    mini-batch, and one thread runs the later layers between two meetings per
-    mini-batch. Every unit's arithmetic is the same whatever the split, so the
-    weights are bit-identical to a one-thread fit's.
-
-    Threads help only on free cores: they meet twice per mini-batch, and a
-    thread whose partner waits for a core stalls the fit. So the default is
-    one thread, and this context is for a caller that knows a core is free:
-    :class:`~sknn.BookSearchCV` uses it for the fits it runs one at a time
-    (with ``n_jobs`` of 2 or more). Several fits running at once in threads of
-    one process each use the setting, so run them one at a time inside it.
-
-    Each thread takes at least 4 vectors of the padded hidden width (32 units
-    in float32, 16 in float64), so a layer of 30 units trains on one thread
-    and one of 100 float32 units on up to three. The numpy loop and networks
-    without a hidden layer ignore the setting.
-
-    Parameters
-    ----------
-    n_threads : int
-        At least 1.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from sknn import MLPClassifierBook, training_threads
-    >>> X, y = load_digits(return_X_y=True)
-    >>> with training_threads(2):
-    ...     model = MLPClassifierBook([64], epochs=2, random_state=0).fit(X / 16, y)
-    """
-    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)):
-        raise TypeError(f"n_threads must be an int, got {n_threads!r}.")
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be at least 1, got {n_threads}.")
-    with _training_threads["lock"]:
-        previous, _training_threads["n"] = _training_threads["n"], int(n_threads)
-    try:
-        yield
-    finally:
-        with _training_threads["lock"]:
-            _training_threads["n"] = previous
-
-
-def kernel_threads():
-    """The threads a compiled fit may use now (see :func:`training_threads`)."""
-    if _cepoch is None:
-        return 1
-    return min(_training_threads["n"], _cepoch.max_threads())
 
 
 def compiled_loop_available():
@@ -432,6 +306,9 @@ def train_epoch(
     ) and (0.0 < rate < 1.0)
     cost = _kind(network.cost)
     hidden_units = sum(network.layer_sizes[1:-1])
+    inputs = indptr[-1] if engine == "compiled_sparse" else X.shape[0] * X.shape[1]
+    first_layer_work = int(inputs) * network.layer_sizes[1]
+    threads = _threads.kernel_threads(_cepoch.max_threads(), first_layer_work)
     full_batches_end = n_samples - n_samples % batch_size
     sampled_costs = []
     batch_number = 0
@@ -488,7 +365,7 @@ def train_epoch(
                 batch_number,
                 cost_stride,
                 costs,
-                kernel_threads(),
+                threads,
             )
             sampled = np.arange(-batch_number % cost_stride, n_batches, cost_stride)
             sampled_costs.extend(costs[sampled])

@@ -29,7 +29,7 @@ the dtype of the weights (float32 for float32 input).
 
 import numpy as np
 
-from . import _compiled
+from . import _compiled, _threads
 
 PREDICT_CHUNK_ROWS = 4096
 """Rows per chunk when evaluating a large X, so memory stays bounded."""
@@ -294,7 +294,7 @@ class Network:
                 cost_stride=_cost_stride(X.shape[0], batch_size),
                 **options,
             )
-        with _compiled.blas_threads(batch_size, self.layer_sizes):
+        with _threads.blas_threads(batch_size, self.layer_sizes):
             return self._train_epoch_numpy(X, Y, optimizer, **options)
 
     def _train_epoch_numpy(

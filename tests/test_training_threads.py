@@ -57,7 +57,7 @@ def train(network, X, Y, engine, n_threads, *, regularizer, lmbda, momentum, **k
     network = copy.deepcopy(network)
     optimizer = SGD(REGULARIZERS[regularizer], lmbda, N_SAMPLES, momentum)
     rng = np.random.default_rng(42)
-    with training_threads(n_threads):
+    with training_threads(n_threads, min_work=0):  # split however small the epoch
         for _ in range(kw.get("epochs", 2)):
             network.train_epoch(
                 X,
@@ -158,23 +158,59 @@ def max_threads_during(fit):
     return max(seen), before
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts /proc tasks")
-def test_a_fit_starts_a_thread_only_inside_the_context():
+def extra_threads_of_a_fit(n_rows=20_000, epochs=5):
+    """How many threads the compiled loop added while a [100, 200, 3] fit ran.
+
+    20,000 rows x 100 inputs x 200 units: 400 million multiply-adds an epoch,
+    some 50 ms, long enough for the sampling thread to see the fit's thread
+    even while other processes share the cores.
+    """
     rng = np.random.default_rng(0)
-    X = rng.random((2_000, 100), dtype=np.float32)
-    y = rng.integers(0, 3, 2_000)
-    model = MLPClassifierBook((200,), epochs=30, monitor=(), random_state=0)
+    X = rng.random((n_rows, 100), dtype=np.float32)
+    y = (X[:, 0] > 0.5).astype(int) + (X[:, 1] > 0.5)  # three classes to learn
+    model = MLPClassifierBook((200,), epochs=epochs, monitor=(), random_state=0)
+    most, before = max_threads_during(lambda: model.fit(X, y))
+    return most - before
 
-    def extra_threads():
-        most, before = max_threads_during(lambda: model.fit(X, y))
-        return most - before
 
-    assert extra_threads() == 0
+linux_with_two_cores = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+    reason="counts /proc tasks, and needs two cores to start a second thread",
+)
+
+
+@linux_with_two_cores
+def test_a_fit_starts_a_thread_only_inside_the_context():
+    assert extra_threads_of_a_fit() == 0
     with training_threads(2):
         with training_threads(1):
-            assert extra_threads() == 0
-        assert extra_threads() == 1
-    assert extra_threads() == 0
+            assert extra_threads_of_a_fit() == 0
+        assert extra_threads_of_a_fit() == 1
+    assert extra_threads_of_a_fit() == 0
+
+
+@linux_with_two_cores
+def test_an_epoch_with_less_work_than_min_work_keeps_one_thread():
+    with training_threads(2):  # the default min_work, 250 million
+        assert extra_threads_of_a_fit() == 1  # 400 million
+        assert extra_threads_of_a_fit(n_rows=2_000, epochs=30) == 0  # 40 million
+    with training_threads(2, min_work=400_000_001):
+        assert extra_threads_of_a_fit() == 0
+        with training_threads(2):  # min_work=None keeps the enclosing one
+            assert extra_threads_of_a_fit() == 0
+    with training_threads(2, min_work=400_000_000):
+        assert extra_threads_of_a_fit() == 1
+
+
+@linux_with_two_cores
+def test_no_fit_starts_more_threads_than_it_has_cores():
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})  # this thread, and those it starts
+    try:
+        with training_threads(4):
+            assert extra_threads_of_a_fit() == 0
+    finally:
+        os.sched_setaffinity(0, cores)
 
 
 @pytest.mark.parametrize("bad", [0, -1])
@@ -187,3 +223,9 @@ def test_fewer_than_one_thread_is_refused(bad):
 def test_a_thread_count_that_is_not_an_int_is_refused(bad):
     with pytest.raises(TypeError, match="n_threads must be an int"):
         training_threads(bad).__enter__()
+
+
+@pytest.mark.parametrize(("bad", "error"), [(-1, ValueError), (1.5, TypeError)])
+def test_a_min_work_that_is_not_a_count_is_refused(bad, error):
+    with pytest.raises(error, match="min_work must be"):
+        training_threads(2, min_work=bad).__enter__()

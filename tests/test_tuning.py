@@ -24,7 +24,7 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
-from sknn import MLPClassifierBook
+from sknn import MLPClassifierBook, training_threads
 from sknn.tuning import STAGES, BookSearchCV
 
 # Small ranges keep each search to a second or two on two cores.
@@ -273,7 +273,8 @@ def test_same_random_state_same_choices_with_one_or_two_jobs(small_digits, backe
 def test_lone_fits_on_the_idle_workers_threads_choose_as_one_job_does():
     # 1,500 rows x 300 features x [100]: fits large enough to run in threads;
     # with one split the epochs stage's run and the refit are lone fits, which
-    # with two jobs split their first layer over two threads
+    # with two jobs split their first layer over two threads (min_work=0:
+    # however short their epochs)
     pytest.importorskip("sknn._cepoch", reason="threads only for the compiled loop")
     X, y = make_classification(
         n_samples=1_500, n_features=300, n_informative=20, random_state=0
@@ -289,7 +290,8 @@ def test_lone_fits_on_the_idle_workers_threads_choose_as_one_job_does():
     )
     base = MLPClassifierBook((100,), monitor=(), random_state=0)
     one = BookSearchCV(base, **settings, n_jobs=1).fit(X, y)
-    two = BookSearchCV(base, **settings, n_jobs=2).fit(X, y)
+    with training_threads(1, min_work=0):
+        two = BookSearchCV(base, **settings, n_jobs=2).fit(X, y)
     assert one.best_params_ == two.best_params_
     assert _choices(one) == _choices(two)
     for a, b in zip(one.best_estimator_.coefs_, two.best_estimator_.coefs_):

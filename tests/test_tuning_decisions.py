@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 from sknn.tuning._decisions import (
     _best_candidate,
@@ -24,7 +25,7 @@ from sknn.tuning._decisions import (
     _slower_than_smaller,
     _threshold,
 )
-from sknn.tuning._workers import LONE_FIT_GAIN, fit_gain, lone_fit_threads
+from sknn.tuning._workers import LONE_FIT_GAIN, fit_gain, input_work, lone_fit_threads
 
 
 @pytest.mark.parametrize(
@@ -219,21 +220,32 @@ def test_lone_fits_take_the_idle_workers_threads(
     assert lone_fit_threads(n_fits, n_workers, in_threads) == threads
 
 
+MNIST_INPUTS = 50_000 * 150  # images x nonzero pixels
+
+
 @pytest.mark.parametrize(
-    ("threads", "hidden", "gain"),
+    ("threads", "hidden", "input_work", "gain"),
     [
-        (2, (100,), LONE_FIT_GAIN),
-        (2, 200, LONE_FIT_GAIN),
-        (1, (100,), 1.0),
-        (2, (32,), 1.0),  # too narrow to split
-        (2, (), 1.0),
-        (2, None, 1.0),
+        (2, (100,), MNIST_INPUTS, LONE_FIT_GAIN),
+        (2, 200, MNIST_INPUTS, LONE_FIT_GAIN),
+        (1, (100,), MNIST_INPUTS, 1.0),
+        (2, (32,), MNIST_INPUTS, 1.0),  # too narrow to split
+        (2, (), MNIST_INPUTS, 1.0),
+        (2, None, MNIST_INPUTS, 1.0),
+        (2, (100,), 2_000 * 150, 1.0),  # too short an epoch to start threads
     ],
 )
-def test_the_threads_gain_needs_a_first_layer_wide_enough_to_split(
-    threads, hidden, gain
+def test_the_threads_gain_needs_a_wide_first_layer_and_a_long_epoch(
+    threads, hidden, input_work, gain
 ):
-    assert fit_gain(threads, hidden) == gain
+    assert fit_gain(threads, hidden, input_work) == gain
+
+
+def test_an_epochs_input_work_counts_the_nonzero_inputs():
+    X = np.zeros((4, 5))
+    X[0, :3] = 1.0
+    assert input_work(X) == 3
+    assert input_work(scipy.sparse.csr_matrix(X)) == 3
 
 
 def test_fit_speed_tells_the_overhead_from_the_rate():

@@ -50,7 +50,7 @@ class _Run:
         self.params = {}
         self.scores = {}
         self.cancelled = threading.Event()
-        self.in_threads = False
+        self.in_threads, self.input_work = False, 0
         self.unmeasured = ""
         if "lmbda" in settings["stages"]:
             # "Start with no regularization": lambda = 0 until its own stage.
@@ -93,12 +93,14 @@ class _Run:
         """``parallel_config`` arguments for this search's fits (:func:`worker_hint`)."""
         hint = _workers.worker_hint(self.work({}, self.n_samples, epochs=1))
         self.in_threads = bool(hint)  # the fits run in this process's threads
+        self.input_work = _workers.input_work(self.X) if self.in_threads else 0
         return hint
 
     def gain(self, n_fits):
         """How much faster each of ``n_fits`` fits runs on the idle workers' threads."""
         threads = _workers.lone_fit_threads(n_fits, self.n_workers(), self.in_threads)
-        return _workers.fit_gain(threads, self.current("hidden_layer_sizes"))
+        hidden = self.current("hidden_layer_sizes")
+        return _workers.fit_gain(threads, hidden, self.input_work)
 
     def lend_idle_workers(self, n_fits):
         """Within this block, fits may use the workers ``n_fits`` fits leave idle."""

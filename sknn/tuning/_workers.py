@@ -15,7 +15,10 @@ import signal
 import threading
 from numbers import Integral
 
-from .._compiled import compiled_loop_available, training_threads
+import numpy as np
+
+from .._compiled import compiled_loop_available
+from .._threads import min_work, training_threads
 
 THREADS_FROM_WORK = 30_000_000
 """Rows x weights per epoch of the network to tune from which fits run in threads.
@@ -51,18 +54,29 @@ def lone_fit_threads(n_fits, n_workers, in_threads):
     return min(2, n_workers // max(n_fits, 1))
 
 
-def fit_gain(threads, hidden_layer_sizes):
+def fit_gain(threads, hidden_layer_sizes, input_work):
     """How many times faster a fit runs on ``threads`` threads than on one.
 
     The compiled loop gives each thread at least 32 units of the first
-    hidden layer (in float32), so a narrower layer gains nothing.
+    hidden layer (in float32), so a narrower layer gains nothing, and keeps
+    one thread for an epoch of less first-layer work than ``min_work`` (see
+    :func:`sknn.training_threads`). ``input_work`` is the nonzero inputs of
+    an epoch: rows x features x the fraction of nonzero inputs.
     """
     if isinstance(hidden_layer_sizes, Integral):
         hidden_layer_sizes = (hidden_layer_sizes,)
-    first = tuple(hidden_layer_sizes or ())[:1] or (0,)
-    if threads < 2 or first[0] <= 32:
+    first = (tuple(hidden_layer_sizes or ())[:1] or (0,))[0]
+    if threads < 2 or first <= 32 or input_work * first < min_work():
         return 1.0
     return LONE_FIT_GAIN
+
+
+def input_work(X):
+    """An epoch's nonzero inputs over the rows of ``X``: what the first layer reads."""
+    if hasattr(X, "nnz"):
+        return int(X.nnz)
+    X = np.asarray(X)
+    return int(np.count_nonzero(X)) if X.dtype.kind in "fiub" else X.size
 
 
 def lend_idle_workers(n_fits, n_workers, in_threads):
