@@ -20,9 +20,15 @@
 #include <string.h>
 
 #if !defined(_WIN32)
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #define HAVE_THREADS 1
 #endif
 
@@ -35,6 +41,8 @@ enum { REG_NONE = 0, REG_L2 = 1, REG_L1 = 2 };
 #define MIN_VECTORS_PER_THREAD 4
 /* barrier polls before a waiting thread starts yielding its core */
 #define SPIN_LIMIT 4000
+/* and how often a polling thread offers its core to a thread waiting for one */
+#define YIELD_EVERY 64
 
 /* 32-byte vectors (GCC and clang vector extensions): one AVX register, or
  * two SSE2 registers in the baseline build. */
