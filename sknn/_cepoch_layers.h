@@ -291,6 +291,28 @@ static void NAME(later_layers)(const NAME(Shared) *sh, NAME(Part) *t, int64_t ba
     }
 }
 
+/* panel[idx, :] -= (x * scale) Delta^1 row for each nonzero (idx, x) of each of
+ * the batch's rows, over the thread's columns: the sparse first layer's step. */
+static void NAME(scatter_rows)(const NAME(Shared) *sh, const NAME(Part) *t,
+                               const int64_t *order, REAL *panel, REAL scale)
+{
+    const Block *c = sh->c;
+    const REAL *Xdata = (const REAL *)c->data, *D0 = sh->D[0];
+    const int64_t lo = t->lo, hi = t->hi, pitch = t->pitch, stride0 = sh->P[1];
+    for (int64_t i = 0; i < sh->m; i++) {
+        const int64_t row = order[i], first = c->indptr[row];
+        const int64_t nnz = c->indptr[row + 1] - first;
+        for (int64_t col = lo; col < hi; col += 4 * LANES) {
+            const int nc = (int)((hi - col) / LANES < 4 ? (hi - col) / LANES : 4);
+#define CALL(NC)                                                                           \
+    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, panel + (col - lo),  \
+                              D0 + i * stride0 + col, pitch, scale, NC)
+            DISPATCH_NC(CALL, nc)
+#undef CALL
+        }
+    }
+}
+
 /* The step of W^1 and b^1 for the thread's columns, with the penalty. */
 static void NAME(first_layer_step)(const NAME(Shared) *sh, NAME(Part) *t, int64_t batch)
 {
@@ -300,7 +322,7 @@ static void NAME(first_layer_step)(const NAME(Shared) *sh, NAME(Part) *t, int64_
     const int sparse_momentum = sh->sparse_momentum, dense_pass = sh->dense_pass;
     const NAME(Rule) rule = sh->rule, bias_rule = sh->bias_rule;
     REAL *const *B = sh->B, *const *VB = sh->VB, *const *D = sh->D;
-    const REAL *X = (const REAL *)c->X, *Xdata = (const REAL *)c->data;
+    const REAL *X = (const REAL *)c->X;
     const int64_t lo = t->lo, hi = t->hi, pitch = t->pitch, stride0 = sh->P[1];
     REAL *W0 = t->W0, *V0 = t->V0, *G0 = t->G0;
     const REAL **rows = t->rows;
@@ -314,18 +336,7 @@ static void NAME(first_layer_step)(const NAME(Shared) *sh, NAME(Part) *t, int64_
         NAME(update_dense)(&rule, rows, m, D[0] + lo, W0, momentum ? V0 : NULL, n_in0,
                            stride0, pitch, hi - lo);
     } else if (sparse_momentum) {
-        for (int64_t i = 0; i < m; i++) {
-            const int64_t row = order[i], first = c->indptr[row];
-            const int64_t nnz = c->indptr[row + 1] - first;
-            for (int64_t col = lo; col < hi; col += 4 * LANES) {
-                const int nc = (int)((hi - col) / LANES < 4 ? (hi - col) / LANES : 4);
-#define CALL(NC)                                                                           \
-    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, V0 + (col - lo),   \
-                              D[0] + i * stride0 + col, pitch, (REAL)1, NC)
-                DISPATCH_NC(CALL, nc)
-#undef CALL
-            }
-        }
+        NAME(scatter_rows)(sh, t, order, V0, (REAL)1);
         const REAL next_mu = batch + 1 < n_batches ? rule.mu : (REAL)1;
         for (int64_t k = 0; k < n_in0; k++)
             for (int64_t e = k * pitch; e < k * pitch + (hi - lo); e += LANES) {
@@ -339,18 +350,7 @@ static void NAME(first_layer_step)(const NAME(Shared) *sh, NAME(Part) *t, int64_
             }
     } else if (dense_pass) {
         /* scatter the step of the touched rows, then one dense pass */
-        for (int64_t i = 0; i < m; i++) {
-            const int64_t row = order[i], first = c->indptr[row];
-            const int64_t nnz = c->indptr[row + 1] - first;
-            for (int64_t col = lo; col < hi; col += 4 * LANES) {
-                const int nc = (int)((hi - col) / LANES < 4 ? (hi - col) / LANES : 4);
-#define CALL(NC)                                                                           \
-    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, G0 + (col - lo),   \
-                              D[0] + i * stride0 + col, pitch, (REAL)-1, NC)
-                DISPATCH_NC(CALL, nc)
-#undef CALL
-            }
-        }
+        NAME(scatter_rows)(sh, t, order, G0, (REAL)-1);
         for (int64_t k = 0; k < n_in0; k++) {
             REAL *g = G0 + k * pitch;
             for (int64_t col = 0; col < hi - lo; col += LANES) {
@@ -369,19 +369,7 @@ static void NAME(first_layer_step)(const NAME(Shared) *sh, NAME(Part) *t, int64_
                 s = (REAL)1;
             }
         }
-        const REAL inverse_scale = (REAL)1 / s;
-        for (int64_t i = 0; i < m; i++) {
-            const int64_t row = order[i], first = c->indptr[row];
-            const int64_t nnz = c->indptr[row + 1] - first;
-            for (int64_t col = lo; col < hi; col += 4 * LANES) {
-                const int nc = (int)((hi - col) / LANES < 4 ? (hi - col) / LANES : 4);
-#define CALL(NC)                                                                           \
-    NAME(scatter_sparse_tile)(c->indices + first, Xdata + first, nnz, W0 + (col - lo),   \
-                              D[0] + i * stride0 + col, pitch, inverse_scale, NC)
-                DISPATCH_NC(CALL, nc)
-#undef CALL
-            }
-        }
+        NAME(scatter_rows)(sh, t, order, W0, (REAL)1 / s);
     }
     /* BP3 for the first layer, these columns */
     for (int64_t col = lo; col < hi; col += LANES) {

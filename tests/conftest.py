@@ -11,6 +11,11 @@ from sknn._network import Network
 from sknn.activations import ACTIVATIONS
 from sknn.costs import COSTS
 
+try:
+    from sknn import _cepoch
+except ImportError:  # built without a C compiler
+    _cepoch = None
+
 PROBLEM_LAYER_SIZES = (4, 5, 3, 3)
 PROBLEM_SAMPLES = 6
 
@@ -20,6 +25,17 @@ def digits_split():
     """sklearn's bundled digits scaled to [0, 1], split 75/25 stratified."""
     X, y = load_digits(return_X_y=True)
     return train_test_split(X / 16.0, y, random_state=0, stratify=y)
+
+
+@pytest.fixture(params=_cepoch.available_isas() if _cepoch else ["no kernel"])
+def isa(request):
+    """Every kernel variant this CPU can run, restored to the default afterwards."""
+    if _cepoch is None:
+        pytest.skip("the C extension is not built; only numpy trains")
+    default = _cepoch.isa()
+    _cepoch.set_isa(request.param)
+    yield request.param
+    _cepoch.set_isa(default)
 
 
 @pytest.fixture

@@ -37,26 +37,19 @@ TOLERANCE = {
 }
 
 
-@pytest.fixture(params=cepoch.available_isas())
-def isa(request):
-    """Every kernel variant this CPU can run, restored to the default afterwards."""
-    default = cepoch.isa()
-    cepoch.set_isa(request.param)
-    yield request.param
-    cepoch.set_isa(default)
-
-
-def make_problem(activation, cost, dtype, seed=0):
-    """A two-hidden-layer network and inputs that are about 70% zeros, like images."""
+def make_problem(
+    activation, cost, dtype, seed=0, layer_sizes=LAYER_SIZES, n_samples=N_SAMPLES
+):
+    """A network (two hidden layers by default) and inputs about 70% zeros, like images."""
     rng = np.random.default_rng(seed)
     weights = [
         (rng.standard_normal((n_in, n_out)) * 0.7).astype(dtype)
-        for n_in, n_out in itertools.pairwise(LAYER_SIZES)
+        for n_in, n_out in itertools.pairwise(layer_sizes)
     ]
-    biases = [(rng.standard_normal(n) * 0.3).astype(dtype) for n in LAYER_SIZES[1:]]
-    X = rng.random((N_SAMPLES, LAYER_SIZES[0]))
+    biases = [(rng.standard_normal(n) * 0.3).astype(dtype) for n in layer_sizes[1:]]
+    X = rng.random((n_samples, layer_sizes[0]))
     X[rng.random(X.shape) < 0.7] = 0.0
-    Y = np.eye(LAYER_SIZES[-1])[rng.integers(0, LAYER_SIZES[-1], N_SAMPLES)]
+    Y = np.eye(layer_sizes[-1])[rng.integers(0, layer_sizes[-1], n_samples)]
     network = Network(weights, biases, ACTIVATIONS[activation], COSTS[cost])
     return network, X.astype(dtype), Y.astype(dtype)
 

@@ -6,7 +6,6 @@ with exactly the weights one thread ends with.
 """
 
 import copy
-import itertools
 import os
 import sys
 import threading
@@ -15,11 +14,10 @@ import numpy as np
 import pytest
 
 from sknn import MLPClassifierBook, training_threads
-from sknn._network import Network
-from sknn.activations import ACTIVATIONS
-from sknn.costs import COSTS
 from sknn.optimizers import SGD
 from sknn.regularizers import REGULARIZERS
+
+from . import test_compiled
 
 cepoch = pytest.importorskip(
     "sknn._cepoch", reason="the C extension is not built; only numpy trains"
@@ -31,26 +29,10 @@ LAYER_SIZES = [30, 70, 40, 6]
 N_SAMPLES = 64
 
 
-@pytest.fixture(params=cepoch.available_isas())
-def isa(request):
-    default = cepoch.isa()
-    cepoch.set_isa(request.param)
-    yield request.param
-    cepoch.set_isa(default)
-
-
 def make_problem(activation, cost, dtype, layer_sizes=LAYER_SIZES):
-    rng = np.random.default_rng(0)
-    weights = [
-        (rng.standard_normal((n_in, n_out)) * 0.5).astype(dtype)
-        for n_in, n_out in itertools.pairwise(layer_sizes)
-    ]
-    biases = [(rng.standard_normal(n) * 0.3).astype(dtype) for n in layer_sizes[1:]]
-    X = rng.random((N_SAMPLES, layer_sizes[0]))
-    X[rng.random(X.shape) < 0.7] = 0.0
-    Y = np.eye(layer_sizes[-1])[rng.integers(0, layer_sizes[-1], N_SAMPLES)]
-    network = Network(weights, biases, ACTIVATIONS[activation], COSTS[cost])
-    return network, X.astype(dtype), Y.astype(dtype)
+    return test_compiled.make_problem(
+        activation, cost, dtype, layer_sizes=layer_sizes, n_samples=N_SAMPLES
+    )
 
 
 def train(network, X, Y, engine, n_threads, *, regularizer, lmbda, momentum, **kw):
