@@ -1,6 +1,7 @@
 """Fixtures shared by the test modules."""
 
 import itertools
+import signal
 
 import numpy as np
 import pytest
@@ -86,3 +87,13 @@ def make_network_problem():
 def numerical_gradient():
     """``numerical_gradient(f, param, eps=1e-6)`` -> the numerical gradient."""
     return _finite_difference
+
+
+def default_sigint():
+    """For ``Popen(preexec_fn=...)``: the child takes SIGINT as a terminal gives it.
+
+    A shell without job control starts background commands with SIGINT
+    ignored, their children inherit that, and Python then installs no
+    KeyboardInterrupt handler: a Ctrl-C test run that way would wait forever.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

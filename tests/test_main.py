@@ -11,6 +11,7 @@ import pytest
 import sknn
 from sknn.__main__ import main
 
+from .conftest import default_sigint
 from .fake_mnist import write_fake_mnist
 
 
@@ -186,6 +187,7 @@ def test_ctrl_c_tests_the_last_completed_epoch_and_exits_130():
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "SKNN_MNIST": ""},
+        preexec_fn=default_sigint,
     )
     try:
         # Epoch 1 counts once its hooks (the line printer among them) have run,

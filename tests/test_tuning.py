@@ -27,6 +27,8 @@ from sklearn.preprocessing import MinMaxScaler
 from sknn import MLPClassifierBook, training_threads
 from sknn.tuning import STAGES, BookSearchCV
 
+from .conftest import default_sigint
+
 # Small ranges keep each search to a second or two on two cores.
 QUICK = {
     "learning_rates": (0.1, 1.0, 10.0),
@@ -750,6 +752,7 @@ def test_ctrl_c_ends_the_fits_running_in_threads(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     try:
         for line in process.stdout:
