@@ -164,18 +164,79 @@ static void NAME(first_layer_forward)(const NAME(Shared) *sh, NAME(Part) *t, int
     }
 }
 
+/* BP2 into Delta^l's columns k_lo..k_hi (from Delta^{l+1}, with the weights from
+ * before this step's update), then the step of W^{l+1}'s rows k_lo..k_hi. Rows
+ * and columns are the same units, so a thread can take its own: the rows it
+ * reads for BP2 are the rows it then updates. */
+static void NAME(backward_layer)(const NAME(Shared) *sh, const REAL **rows, int l,
+                                 int64_t k_lo, int64_t k_hi)
+{
+    const Block *c = sh->c;
+    const int64_t m = sh->m, stride = sh->P[l + 1], prev_stride = sh->P[l];
+    const int64_t n_prev = c->sizes[l], k_end = k_hi < n_prev ? k_hi : n_prev;
+    const int64_t k_pad = k_lo > n_prev ? k_lo : n_prev;
+    REAL *const *W = sh->W, *const *D = sh->D, *const *VW = sh->VW;
+    for (int64_t i = 0; i < m; i++) {
+        const REAL *restrict d = D[l] + i * stride;
+        REAL *restrict d_prev = D[l - 1] + i * prev_stride;
+        for (int64_t k = k_lo; k < k_end; k++) {
+            const REAL *restrict w = W[l] + k * stride;
+            VEC total = (VEC){0};
+            for (int64_t j = 0; j < stride; j += LANES)
+                total += LOAD(d + j) * LOAD(w + j);
+            REAL sum = (REAL)0;
+            for (int lane = 0; lane < LANES; lane++)
+                sum += total[lane];
+            d_prev[k] = sum;
+        }
+        const REAL *restrict a = sh->A[l - 1] + i * prev_stride;
+        const REAL *restrict mask = sh->M[l - 1] + i * prev_stride;
+        for (int64_t j = k_lo; j < k_hi; j += LANES) {
+            VEC v = LOAD(d_prev + j) *
+                    NAME(derivative_from_output)(c->activation, LOAD(a + j));
+            if (sh->dropout)
+                v = v * LOAD(mask + j);
+            STORE(d_prev + j, v);
+        }
+        /* the padding's deltas stay zero */
+        for (int64_t k = k_pad; k < k_hi; k++)
+            d_prev[k] = (REAL)0;
+    }
+    if (k_end <= k_lo)
+        return;
+    const REAL *in = sh->dropout ? sh->Q[l - 1] : sh->A[l - 1];
+    for (int64_t i = 0; i < m; i++)
+        rows[i] = in + i * prev_stride + k_lo;
+    NAME(update_dense)(&sh->rule, rows, m, D[l], W[l] + k_lo * stride,
+                       VW[l] ? VW[l] + k_lo * stride : NULL, k_end - k_lo, stride, stride,
+                       stride);
+}
+
+/* BP3: b^{l+1}'s step is the column sums of Delta^{l+1}. */
+static void NAME(bias_step)(const NAME(Shared) *sh, int l)
+{
+    const int64_t m = sh->m, stride = sh->P[l + 1];
+    for (int64_t col = 0; col < stride; col += LANES) {
+        VEC step = (VEC){0};
+        for (int64_t i = 0; i < m; i++)
+            step += LOAD(sh->D[l] + i * stride + col);
+        NAME(update_vectors)(&sh->bias_rule, sh->B[l] + col,
+                             sh->momentum ? sh->VB[l] + col : NULL, &step, 1);
+    }
+}
+
 /* Thread 0's part between the barriers: the later layers' forward pass, the
- * output error (BP1), and the backward pass (BP2, BP3) down to Delta^1, with
- * the later layers' updates. */
+ * output error (BP1), the backward pass down to Delta^2 with the updates of
+ * W^3 and later, and every layer's bias step; each thread then takes its
+ * share of Delta^1 and of W^2's step (first_layer_step). */
 static void NAME(later_layers)(const NAME(Shared) *sh, NAME(Part) *t, int64_t batch)
 {
     const Block *c = sh->c;
     const int L = sh->L;
     const int64_t m = sh->m, *sizes = c->sizes, *P = sh->P, n_out = sizes[L];
-    const int dropout = sh->dropout, momentum = sh->momentum;
+    const int dropout = sh->dropout;
     const REAL p = sh->p, keep_scale = sh->keep_scale;
-    const NAME(Rule) rule = sh->rule, bias_rule = sh->bias_rule;
-    REAL *const *W = sh->W, *const *B = sh->B, *const *VW = sh->VW, *const *VB = sh->VB;
+    REAL *const *W = sh->W, *const *B = sh->B;
     REAL *const *A = sh->A, *const *D = sh->D, *const *M = sh->M, *const *Q = sh->Q;
     const REAL *Y = (const REAL *)c->Y;
     const REAL *row_scales = (const REAL *)c->row_scales;
@@ -246,48 +307,10 @@ static void NAME(later_layers)(const NAME(Shared) *sh, NAME(Part) *t, int64_t ba
         }
     }
     for (int l = L - 1; l >= 1; l--) {
-        const int64_t stride = P[l + 1];
-        /* BP2, with the weights from before this step's update */
-        const int64_t n_prev = sizes[l], prev_stride = P[l];
-        for (int64_t i = 0; i < m; i++) {
-            const REAL *restrict d = D[l] + i * stride;
-            REAL *restrict d_prev = D[l - 1] + i * prev_stride;
-            for (int64_t k = 0; k < n_prev; k++) {
-                const REAL *restrict w = W[l] + k * stride;
-                VEC total = (VEC){0};
-                for (int64_t j = 0; j < stride; j += LANES)
-                    total += LOAD(d + j) * LOAD(w + j);
-                REAL sum = (REAL)0;
-                for (int lane = 0; lane < LANES; lane++)
-                    sum += total[lane];
-                d_prev[k] = sum;
-            }
-            const REAL *restrict a = A[l - 1] + i * prev_stride;
-            const REAL *restrict mask = M[l - 1] + i * prev_stride;
-            for (int64_t j = 0; j < prev_stride; j += LANES) {
-                VEC v = LOAD(d_prev + j) *
-                        NAME(derivative_from_output)(c->activation, LOAD(a + j));
-                if (dropout)
-                    v = v * LOAD(mask + j);
-                STORE(d_prev + j, v);
-            }
-            /* the padding's deltas stay zero */
-            for (int64_t k = n_prev; k < prev_stride; k++)
-                d_prev[k] = (REAL)0;
-        }
-        const REAL *in = dropout ? Q[l - 1] : A[l - 1];
-        for (int64_t i = 0; i < m; i++)
-            rows[i] = in + i * P[l];
-        NAME(update_dense)(&rule, rows, m, D[l], W[l], VW[l], n_prev, stride, stride,
-                           stride);
-        /* BP3: the bias step is the column sums of Delta */
-        for (int64_t col = 0; col < stride; col += LANES) {
-            VEC step = (VEC){0};
-            for (int64_t i = 0; i < m; i++)
-                step += LOAD(D[l] + i * stride + col);
-            NAME(update_vectors)(&bias_rule, B[l] + col,
-                                 momentum ? VB[l] + col : NULL, &step, 1);
-        }
+        /* Delta^1 and W^2's step belong to the threads' columns (first_layer_step) */
+        if (l > 1)
+            NAME(backward_layer)(sh, rows, l, 0, P[l]);
+        NAME(bias_step)(sh, l);
     }
 }
 
@@ -328,6 +351,9 @@ static void NAME(first_layer_step)(const NAME(Shared) *sh, NAME(Part) *t, int64_
     const REAL **rows = t->rows;
     const int64_t *order = c->order + c->start + batch * m;
     REAL s = t->s;
+
+    if (sh->L > 1)
+        NAME(backward_layer)(sh, rows, 1, lo, hi);
 
     /* the first layer's step, this thread's columns */
     if (!sparse) {
