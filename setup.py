@@ -35,6 +35,7 @@ setup(
                 "sknn/_cepoch_layers.h",
                 "sknn/_cepoch_block.h",
                 "sknn/_cepoch_sync.h",
+                "sknn/_cepoch_csr.h",
             ],
             extra_compile_args=compile_args,
             extra_link_args=[] if sys.platform == "win32" else ["-pthread"],
