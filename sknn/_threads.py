@@ -88,10 +88,11 @@ every epoch of 2,000 images, at batch 10 or 100, while starting and joining
 it costs about 50 microseconds: the cores seem to need milliseconds to work
 together after the Python between epochs (not verified further). So threads
 pay only on long epochs. Measured, two threads against one, on MNIST at
-batch 20 (rows x 150 nonzero pixels x hidden units): 60-150 million,
-0.5-0.9x (2,000 or 5,000 images with 200 units); 150 million, 1.48x (10,000
-images, 100 units); 300 million, 1.28x; 600 million, 1.45-1.6x; 1.2 billion,
-1.74-1.83x. On 2,000 images two threads took 1.3 to 7 times as long as one.
+batch 20 (rows x 150 nonzero pixels x hidden units), while thread 0 still
+ran BP2 alone: 60-150 million, 0.5-0.9x (2,000 or 5,000 images with 200
+units); 150 million, 1.48x (10,000 images, 100 units); 300 million, 1.28x;
+600 million, 1.45-1.6x; 1.2 billion, 1.74-1.83x. On 2,000 rows (MNIST, or
+100 dense random features) two threads took 1.3 to 7 times as long as one.
 """
 
 
