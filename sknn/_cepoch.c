@@ -42,8 +42,6 @@ enum { REG_NONE = 0, REG_L2 = 1, REG_L1 = 2 };
 #define LAZY_SCALE_FLOOR 1e-4
 #define MAX_LAYERS 64
 #define MAX_THREADS 16
-/* a thread's share of the first layer: at least this many vectors of columns */
-#define MIN_VECTORS_PER_THREAD 4
 /* barrier polls before a waiting thread starts yielding its core */
 #define SPIN_LIMIT 4000
 /* and how often a polling thread offers its core to a thread waiting for one */

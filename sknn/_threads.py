@@ -146,17 +146,9 @@ def training_threads(n_threads, *, min_work=None):
     >>> with training_threads(2):  # digits: too small an epoch, so one thread
     ...     model = MLPClassifierBook([64], epochs=2, random_state=0).fit(X / 16, y)
     """
-    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)):
-        raise TypeError(f"n_threads must be an int, got {n_threads!r}.")
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be at least 1, got {n_threads}.")
-    setting = {"n": int(n_threads)}
+    setting = {"n": _checked_count("n_threads", n_threads, 1, "an int")}
     if min_work is not None:
-        if isinstance(min_work, bool) or not isinstance(min_work, (int, np.integer)):
-            raise TypeError(f"min_work must be an int or None, got {min_work!r}.")
-        if min_work < 0:
-            raise ValueError(f"min_work must be at least 0, got {min_work}.")
-        setting["min_work"] = int(min_work)
+        setting["min_work"] = _checked_count("min_work", min_work, 0, "an int or None")
     with _training_threads["lock"]:
         previous = {name: _training_threads[name] for name in setting}
         _training_threads.update(setting)
@@ -165,6 +157,14 @@ def training_threads(n_threads, *, min_work=None):
     finally:
         with _training_threads["lock"]:
             _training_threads.update(previous)
+
+
+def _checked_count(name, value, minimum, kind):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be {kind}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    return int(value)
 
 
 def _usable_cores():

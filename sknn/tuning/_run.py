@@ -50,7 +50,6 @@ class _Run:
         self.params = {}
         self.scores = {}
         self.cancelled = threading.Event()
-        self.in_threads, self.input_work = False, 0
         self.unmeasured = ""
         if "lmbda" in settings["stages"]:
             # "Start with no regularization": lambda = 0 until its own stage.
@@ -64,6 +63,11 @@ class _Run:
         )
         X_val = fit_params.get(prefix + "X_val", fit_params.get("X_val"))
         self.n_validation = None if X_val is None else len(X_val)
+        # parallel_config arguments for the search's fits; with threads, the
+        # fits run in this process, and lone ones can borrow idle workers
+        self.hint = _workers.worker_hint(self.work({}, self.n_samples, epochs=1))
+        self.in_threads = bool(self.hint)
+        self.input_work = _workers.input_work(X) if self.in_threads else 0
 
     # --- the budget -----------------------------------------------------------
 
@@ -88,13 +92,6 @@ class _Run:
             or self.params.get("epochs", self.network.epochs)
         )
         return epochs * n_rows * weights
-
-    def worker_hint(self):
-        """``parallel_config`` arguments for this search's fits (:func:`worker_hint`)."""
-        hint = _workers.worker_hint(self.work({}, self.n_samples, epochs=1))
-        self.in_threads = bool(hint)  # the fits run in this process's threads
-        self.input_work = _workers.input_work(self.X) if self.in_threads else 0
-        return hint
 
     def gain(self, n_fits):
         """How much faster each of ``n_fits`` fits runs on the idle workers' threads."""

@@ -378,7 +378,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         run = _Run(self.estimator, X, y, fit_params, splits, prefix, settings, rng)
         progress = _SearchProgress(self, X, y, len(settings["stages"]))
-        with parallel_config(**run.worker_hint()), run.cancellable():
+        with parallel_config(**run.hint), run.cancellable():
             self.stages_, self.interrupted_ = run.run_stages(
                 [_STAGE_CLASSES[name]() for name in settings["stages"]], progress
             )
