@@ -76,11 +76,37 @@ INLINE VEC NAME(exp_vector)(VEC x)
     return p * (VEC)((n + 127) << 23);
 }
 #define EXP_VEC(v) ((v) = NAME(exp_vector)(v))
+
+/* Cephes' tanhf: an odd polynomial below |x| = 0.625, where 1 - 2 / (e^2|x| + 1)
+ * would lose digits to cancellation, that formula above; about 2 ulp. A NaN
+ * takes the polynomial and passes through; +-inf give +-1 (exp_vector clamps). */
+INLINE VEC NAME(tanh_vector)(VEC x)
+{
+    IVEC negative = x < 0.0f;
+    VEC magnitude = NAME(select)(negative, -x, x);
+    VEC e = magnitude + magnitude;
+    EXP_VEC(e);
+    VEC large = 1.0f - 2.0f / (e + 1.0f);
+    large = NAME(select)(negative, -large, large);
+    VEC s = x * x;
+    VEC p = -5.70498872745E-3f * s + 2.06390887954E-2f;
+    p = p * s - 5.37397155531E-2f;
+    p = p * s + 1.33314422036E-1f;
+    p = p * s - 3.33332819422E-1f;
+    VEC small = p * s * x + x;
+    return NAME(select)(magnitude > 0.625f, large, small);
+}
+#define TANH_VEC(v) ((v) = NAME(tanh_vector)(v))
 #else
 #define EXP_VEC(v)                                                                     \
     do {                                                                               \
         for (int lane_ = 0; lane_ < LANES; lane_++)                                    \
             (v)[lane_] = EXP((v)[lane_]);                                              \
+    } while (0)
+#define TANH_VEC(v)                                                                    \
+    do {                                                                               \
+        for (int lane_ = 0; lane_ < LANES; lane_++)                                    \
+            (v)[lane_] = TANH((v)[lane_]);                                             \
     } while (0)
 #endif
 
@@ -99,8 +125,11 @@ static void NAME(activate)(int act, REAL *restrict a, int64_t n_vectors)
         for (int64_t v = 0; v < n_vectors; v++)
             STORE(a + v * LANES, NAME(sigmoid)(LOAD(a + v * LANES)));
     } else if (act == ACT_TANH) {
-        for (int64_t e = 0; e < n_vectors * LANES; e++)
-            a[e] = TANH(a[e]);
+        for (int64_t v = 0; v < n_vectors; v++) {
+            VEC z = LOAD(a + v * LANES);
+            TANH_VEC(z);
+            STORE(a + v * LANES, z);
+        }
     } else {
         for (int64_t v = 0; v < n_vectors; v++) {
             VEC z = LOAD(a + v * LANES);
@@ -338,6 +367,7 @@ static double NAME(batch_cost)(const Block *c, const REAL *a, const REAL *Y,
 #undef STORE
 #undef DISPATCH_NC
 #undef EXP_VEC
+#undef TANH_VEC
 /* The parameters _cepoch.c set for this instantiation, so it can set the next. */
 #undef REAL
 #undef REAL_IS_FLOAT
