@@ -28,6 +28,7 @@ from sknn import MLPClassifierBook, training_threads
 from sknn.tuning import STAGES, BookSearchCV
 
 from .conftest import default_sigint
+from .test_training_threads import linux_with_two_cores, max_threads_during
 
 # Small ranges keep each search to a second or two on two cores.
 QUICK = {
@@ -298,6 +299,32 @@ def test_lone_fits_on_the_idle_workers_threads_choose_as_one_job_does():
     assert _choices(one) == _choices(two)
     for a, b in zip(one.best_estimator_.coefs_, two.best_estimator_.coefs_):
         np.testing.assert_array_equal(a, b)
+
+
+@linux_with_two_cores
+def test_a_stage_whose_fits_leave_workers_idle_lends_them_to_its_fits():
+    # The cost stage scores its two candidates on one split: 2 fits on 4
+    # workers, each splitting its first layer over 2 threads (min_work=0),
+    # so 2 kernel threads at once; the refit alone adds 1. With a min_work
+    # no fit reaches, nothing else differs between the two searches.
+    pytest.importorskip("sknn._cepoch", reason="threads only for the compiled loop")
+    X, y = make_classification(
+        n_samples=1_500, n_features=300, n_informative=20, random_state=0
+    )
+    search = BookSearchCV(
+        MLPClassifierBook((100,), epochs=20, monitor=(), random_state=0),
+        stages=("cost",),
+        learning_rates=(0.01, 0.1, 1.0),
+        threshold_refine_factors=(),
+        cv=ShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
+        n_jobs=4,
+        random_state=0,
+    )
+    with training_threads(1, min_work=0):
+        split, before_split = max_threads_during(lambda: clone(search).fit(X, y))
+    with training_threads(1, min_work=10**18):
+        whole, before_whole = max_threads_during(lambda: clone(search).fit(X, y))
+    assert (split - before_split) - (whole - before_whole) == 2
 
 
 def test_dask_cluster_gives_the_same_choices_as_a_local_run(small_digits):
@@ -639,6 +666,64 @@ def test_the_epochs_stage_scores_the_setting_it_chose_without_another_fit(
     # and its CV fit; the sigmoid network is not fitted again.
     relu_threshold = len(threshold.tried)  # the same learning rates, one fold
     assert search.n_fits_ == len(threshold.tried) + 1 + relu_threshold + 1
+
+
+def test_a_grid_stage_does_not_fit_a_value_scored_before_again(small_digits):
+    # The epochs stage scored lambda = 0 (one split, epochs from the best
+    # epoch); the lambda stage's refinement repeats the coarse winner, and the
+    # eta stage the eta so far with the chosen lambda: none is fitted again.
+    X_train, X_test, y_train, y_test = small_digits
+    split = ShuffleSplit(n_splits=1, test_size=0.25, random_state=0)
+    settings = {**QUICK, "cv": split, "stages": BOOK_STAGES, "epochs_from": "best"}
+    search = BookSearchCV(MLPClassifierBook(random_state=0), **settings).fit(
+        X_train, y_train, X_val=X_test, y_val=y_test
+    )
+    threshold, epochs, lmbda, eta = search.stages_
+    coarse = lmbda.cv_results[0]
+    assert list(coarse["scored_earlier"]) == [True, False, False]  # 0, 0.1, 1
+    assert np.isnan(coarse["mean_fit_time"][0])
+    no_penalty = cross_val_score(
+        MLPClassifierBook(
+            random_state=0,
+            monitor=(),
+            lmbda=0.0,
+            learning_rate=threshold.chosen,
+            epochs=epochs.chosen,
+        ),
+        X_train,
+        y_train,
+        cv=split,
+        params={"X_val": X_test, "y_val": y_test},
+    )
+    assert coarse["mean_test_score"][0] == no_penalty[0]
+    (table,) = eta.cv_results
+    current = [p["learning_rate"] for p in table["params"]].index(
+        eta.details["previous"]
+    )
+    assert table["scored_earlier"][current]
+    tables = [*lmbda.cv_results, table]
+    fitted = sum(int(np.sum(~t["scored_earlier"])) for t in tables)
+    assert search.n_fits_ == len(threshold.tried) + 1 + fitted
+    assert "(scored earlier, not fitted again)" in search.report()
+
+
+def test_lambda_is_not_refined_when_the_budget_has_no_room(small_digits):
+    X_train, _, y_train, _ = small_digits
+    # without 0 among the lambdas, the coarse winner is refined
+    settings = {**QUICK, "stages": BOOK_STAGES[:3], "lmbdas": (0.1, 1.0)}
+    full = BookSearchCV(MLPClassifierBook(), **settings).fit(X_train, y_train)
+    lmbda = full.stages_[2]
+    assert lmbda.details["refined"]
+    limit = full.n_fits_ - 1  # one fit short of the refinement
+    search = BookSearchCV(MLPClassifierBook(), **settings, max_fits=limit).fit(
+        X_train, y_train
+    )
+    assert search.n_fits_ <= limit
+    cut = search.stages_[2]
+    assert not cut.skipped and not cut.details["refined"]
+    assert len(cut.cv_results) == 1
+    assert cut.chosen == cut.details["coarse_best"] == lmbda.details["coarse_best"]
+    assert "not refined (" in cut.reason and "max_fits" in cut.reason
 
 
 QUIET_SCRIPT = """

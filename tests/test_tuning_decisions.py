@@ -20,6 +20,7 @@ from sknn.tuning._decisions import (
     _margin,
     _mean_curve,
     _median_epoch,
+    _merged_results,
     _overfits,
     _predicted_seconds,
     _slower_than_smaller,
@@ -283,3 +284,35 @@ def test_the_current_value_is_kept_unless_beaten_by_the_margin():
     assert _kept_unless_beaten(results([0.970, 0.960, 0.975]), 0.5, 0.004) == 2
     assert _kept_unless_beaten(results([0.970, 0.960, 0.975]), 0.5, 0.02) == 1
     assert _kept_unless_beaten(results([0.970, 0.960, 0.975]), 2.0, 0.02) == 2
+
+
+def test_merged_results_keep_the_order_given_and_rank_every_row():
+    fresh = {
+        "params": [{"m__lmbda": 10.0}, {"m__lmbda": 1.0}],
+        "mean_fit_time": np.array([2.0, 3.0]),
+        "std_fit_time": np.array([0.1, 0.2]),
+        "mean_score_time": np.array([0.01, 0.02]),
+        "std_score_time": np.array([0.0, 0.0]),
+    }
+    remembered = [
+        {"folds": [0.90, 0.92]},  # 0, scored earlier
+        {"folds": [0.95, 0.93]},  # 1, fitted now
+        {"folds": [np.nan, 0.5]},  # 10, failed on a fold
+    ]
+    table = _merged_results("m__lmbda", [0.0, 1.0, 10.0], fresh, remembered)
+    assert table["params"] == [{"m__lmbda": v} for v in (0.0, 1.0, 10.0)]
+    assert list(table["param_m__lmbda"]) == [0.0, 1.0, 10.0]
+    assert list(table["scored_earlier"]) == [True, False, False]
+    np.testing.assert_array_equal(table["mean_fit_time"], [np.nan, 3.0, 2.0])
+    np.testing.assert_array_equal(table["split1_test_score"], [0.92, 0.93, 0.5])
+    np.testing.assert_allclose(table["mean_test_score"][:2], [0.91, 0.94])
+    np.testing.assert_allclose(table["std_test_score"][:2], [0.01, 0.01])
+    assert list(table["rank_test_score"]) == [2, 1, 3]  # NaN ranks last
+
+
+def test_merged_results_of_values_all_scored_earlier_need_no_search():
+    remembered = [{"folds": [0.8]}, {"folds": [0.8]}]
+    table = _merged_results("eta", [0.5, 1.0], None, remembered)
+    assert list(table["scored_earlier"]) == [True, True]
+    assert list(table["rank_test_score"]) == [1, 1]  # ties share the best rank
+    assert np.isnan(table["mean_fit_time"]).all()

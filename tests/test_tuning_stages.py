@@ -64,8 +64,9 @@ class ScriptedRun:
     def search_units(self, candidates):
         return [1] * len(candidates)
 
-    def affords(self, units, refit_units):
-        if self.budget_fits is not None and self.n_fits + len(units) > self.budget_fits:
+    def affords(self, batches, refit_units):
+        n_fits = sum(len(units) for units in batches)
+        if self.budget_fits is not None and self.n_fits + n_fits > self.budget_fits:
             return False, "max_fits"
         return True, ""
 

@@ -101,6 +101,9 @@ class StageResult:
     cv_results : list of dict
         The ``cv_results_`` of each scikit-learn search the stage ran, in
         order (the lambda stage runs two: by factors of ten, then refined).
+        A grid search does not fit again a value an earlier stage scored
+        with the same settings: its row (``scored_earlier``) carries that
+        score, with NaN times.
         Empty for the stages that are decided without cross-validation.
     score : float or None
         The mean cross-validated score of the chosen value; None for the

@@ -13,6 +13,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.stats import rankdata
 
 
 def _tidy(value):
@@ -271,6 +272,41 @@ def _initializer_for(activation, current):
     if activation == "relu":
         return "he"
     return "default" if current == "he" else current
+
+
+def _merged_results(key, values, fresh, remembered):
+    """A ``cv_results_`` table of ``values``, some fitted now, some scored earlier.
+
+    A search fits only the values no earlier stage scored with the same
+    settings (with the same folds and initial weights they would score the
+    same). Its table then gets a row for every value, in the order given:
+    the rows of ``fresh`` (scikit-learn's ``cv_results_``, or None) as they
+    are, the others from ``remembered`` (each value's ``{"folds": [...]}``
+    scores), with NaN times, and ``scored_earlier`` saying which are which.
+    Ranks are over all the rows, as scikit-learn ranks them (NaN last).
+    """
+    fresh = fresh or {"params": []}
+    rows = {params[key]: index for index, params in enumerate(fresh["params"])}
+    n_folds = len(remembered[0]["folds"]) if remembered else 0
+    folds = np.array([entry["folds"] for entry in remembered], dtype=float)
+    table = {
+        "params": [{key: value} for value in values],
+        f"param_{key}": np.ma.MaskedArray(np.array(values, dtype=object), mask=False),
+        "scored_earlier": np.array([value not in rows for value in values]),
+    }
+    for name in ("mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"):
+        table[name] = np.array(
+            [fresh[name][rows[v]] if v in rows else np.nan for v in values], dtype=float
+        )
+    for fold in range(n_folds):
+        table[f"split{fold}_test_score"] = folds[:, fold]
+    table["mean_test_score"] = folds.mean(axis=1)
+    table["std_test_score"] = folds.std(axis=1)
+    ranked = np.where(
+        np.isnan(table["mean_test_score"]), -np.inf, table["mean_test_score"]
+    )
+    table["rank_test_score"] = rankdata(-ranked, method="min").astype(np.int32)
+    return table
 
 
 # --- the budget -------------------------------------------------------------------

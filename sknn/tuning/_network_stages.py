@@ -61,7 +61,7 @@ class _ChoiceStage(_Stage):
         stage = _LearningRateThreshold()
         # Re-tuning is worth its fits only if scoring the candidate fits too.
         ok, why = run.affords(
-            stage.units(run, candidate) + run.search_units([candidate]),
+            [stage.units(run, candidate), run.search_units([candidate])],
             run.refit_units(**candidate),
         )
         if not ok:
@@ -79,7 +79,7 @@ class _ChoiceStage(_Stage):
 
     def _score(self, run, candidates, **options):
         ok, why = run.affords(
-            run.search_units(run.unscored(candidates, **options)),
+            [run.search_units(run.unscored(candidates, **options))],
             max(run.refit_units(**c) for c in candidates),
         )
         if not ok:

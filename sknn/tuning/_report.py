@@ -78,6 +78,8 @@ def _describe_search(cv_results, param_label):
             if "iter" in cv_results
             else ""
         )
+        if "scored_earlier" in cv_results and cv_results["scored_earlier"][index]:
+            iteration = " (scored earlier, not fitted again)"
         lines.append(
             f"  {param_label} {_fmt(value):>{width}}: mean score "
             f"{cv_results['mean_test_score'][index]:.4f} "

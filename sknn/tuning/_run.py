@@ -18,6 +18,7 @@ from .._learning_rate import learning_rate_for
 from .._sklearn_private import _check_method_params, _safe_indexing
 from . import _decisions, _workers
 from ._base import _find_network
+from ._budget import _Budget
 
 
 class _Run:
@@ -31,11 +32,12 @@ class _Run:
     """
 
     def __init__(self, base, X, y, fit_params, splits, prefix, settings, rng):
-        self.started = time.perf_counter()
-        self.n_fits = 0
-        self.batches = []
-        self.training = [0.0, 0.0]
-        self.speed = None
+        self.budget = _Budget(
+            settings["max_time"],
+            settings["max_fits"],
+            max(1, effective_n_jobs(settings["n_jobs"])),
+            self.gain,
+        )
         self.base = base
         self.X, self.y, self.fit_params = X, y, fit_params
         self.splits = splits
@@ -72,7 +74,11 @@ class _Run:
     # --- the budget -----------------------------------------------------------
 
     def elapsed(self):
-        return time.perf_counter() - self.started
+        return self.budget.elapsed()
+
+    @property
+    def n_fits(self):
+        return self.budget.n_fits
 
     def work(self, params, n_rows, epochs=None):
         """The work of one fit in units of (epochs x rows x weights).
@@ -104,13 +110,7 @@ class _Run:
         return _workers.lend_idle_workers(n_fits, self.n_workers(), self.in_threads)
 
     def n_workers(self):
-        return max(1, effective_n_jobs(self.settings["n_jobs"]))
-
-    def predict_seconds(self, units):
-        """Predicted wall time of fits of ``units``, run in parallel."""
-        return _decisions._predicted_seconds(
-            self.speed, units, self.n_workers(), self.gain(len(units))
-        )
+        return self.budget.n_workers
 
     def refit_units(self, **candidate):
         """The refit's work: training on every row, and what it monitors.
@@ -146,43 +146,9 @@ class _Run:
             )
         return rows
 
-    def affords(self, units, refit_units):
-        """Whether fits of ``units``, then the refit, fit the budget; else why not."""
-        settings = self.settings
-        if settings["max_fits"] is not None and (
-            self.n_fits + len(units) > settings["max_fits"]
-        ):
-            return False, (
-                f"{len(units)} more fits would exceed max_fits="
-                f"{settings['max_fits']} ({self.n_fits} done)"
-            )
-        if settings["max_time"] is None or self.speed is None:
-            return True, ""
-        needed = self.predict_seconds(units) + self.predict_seconds([refit_units])
-        left = settings["max_time"] - self.elapsed()
-        if needed > left:
-            return False, (
-                f"needed about {needed:.0f} s with the refit, {max(left, 0):.0f} s "
-                f"of max_time={_decisions._fmt(settings['max_time'])} left"
-            )
-        return True, ""
-
-    def _record(self, wall, units, training_seconds=None):
-        """Learn the speed of fits from a batch just run (see ``_fit_speed``).
-
-        ``training_seconds``, when the fits report it, is the time each
-        spent in its training epochs, without the overheads around them.
-        """
-        self.n_fits += len(units)
-        if sum(units) <= 0:
-            return
-        work = _decisions._batch_work(units, self.n_workers(), self.gain(len(units)))
-        self.batches.append((work, wall))
-        if training_seconds is not None:
-            self.training[0] += sum(training_seconds)
-            self.training[1] += sum(units)
-        rate = self.training[0] / self.training[1] if self.training[1] else None
-        self.speed = _decisions._fit_speed(self.batches, rate)
+    def affords(self, batches, refit_units):
+        """Whether ``batches`` of fits, then the refit, fit the budget (see ``_Budget``)."""
+        return self.budget.affords(batches, refit_units)
 
     def map(self, jobs, units=None, measure=None, expected=()):
         """Run ``jobs`` in parallel and learn their speed; return their results.
@@ -201,7 +167,7 @@ class _Run:
                 warnings.simplefilter("ignore", category)
             with self.lend_idle_workers(len(jobs)):
                 results = self.parallel()(jobs)
-        self._record(
+        self.budget.record(
             time.perf_counter() - started,
             measure(results) if measure else units,
             [result["training_seconds"] for result in results],
@@ -220,7 +186,7 @@ class _Run:
             return
         clock = f"{self.elapsed():.0f} s"
         if self.settings["max_time"] is not None:
-            left = max(self.settings["max_time"] - self.elapsed(), 0)
+            left = max(self.budget.left(), 0)
             clock += f", {left:.0f} s left"
         print(f"[BookSearchCV {clock}] {message}", flush=True)
 
@@ -284,43 +250,63 @@ class _Run:
             verbose=max(self.settings["verbose"] - 1, 0),
         )
 
-    def search(self, name, values, *, kind=None):
+    def search(self, name, values, *, kind=None, reuse=True):
         """Cross-validate ``values`` of parameter ``name``; return (cv_results, best, score).
 
         Every search uses the same folds and the same initial weights, so a
-        value's score is the same in every search that tries it. ``monitor``
+        value's score is the same in every search that tries it: a grid
+        search does not fit the values an earlier stage scored (``reuse``,
+        see :meth:`unsearched`), and its ``cv_results`` gives them the
+        earlier scores (see ``_decisions._merged_results``). ``monitor``
         is emptied: the scorer measures what matters, and per-epoch
         monitoring would only slow the fits (and blur the timing of the
-        batch-size stage).
+        batch-size stage, which measures every value: ``reuse=False``).
         """
         settings = self.settings
         kind = kind or settings["search"]
-        grid = {self.prefix + name: list(values)}
-        common = {
-            "cv": self.splits,
-            "scoring": settings["scoring"],
-            "n_jobs": settings["n_jobs"],
-            "refit": False,
-            "verbose": max(settings["verbose"] - 1, 0),
-        }
-        estimator = self.candidate(monitor=())
-        started = time.perf_counter()
-        if kind == "halving":
-            from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-            from sklearn.model_selection import HalvingGridSearchCV
+        key = self.prefix + name
+        candidates = [{name: value} for value in values]
+        fresh = self.unsearched(candidates, kind) if reuse else candidates
+        cv_results = None
+        if fresh:
+            grid = {key: [candidate[name] for candidate in fresh]}
+            common = {
+                "cv": self.splits,
+                "scoring": settings["scoring"],
+                "n_jobs": settings["n_jobs"],
+                "refit": False,
+                "verbose": max(settings["verbose"] - 1, 0),
+            }
+            estimator = self.candidate(monitor=())
+            started = time.perf_counter()
+            if kind == "halving":
+                from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+                from sklearn.model_selection import HalvingGridSearchCV
 
-            search = HalvingGridSearchCV(
-                estimator, grid, random_state=self.halving_seed, **common
-            )
-        else:
-            search = GridSearchCV(estimator, grid, **common)
-        with self.lend_idle_workers(len(grid[self.prefix + name]) * len(self.splits)):
-            search.fit(self.X, self.y, **self.fit_params)
-        self._record_search(started, search.cv_results_)
-        if kind != "halving":  # halving scores most candidates on fewer rows
-            self._remember(search.cv_results_)
-        best = search.best_params_[self.prefix + name]
-        return search.cv_results_, best, float(search.best_score_)
+                search = HalvingGridSearchCV(
+                    estimator, grid, random_state=self.halving_seed, **common
+                )
+            else:
+                search = GridSearchCV(estimator, grid, **common)
+            with self.lend_idle_workers(len(fresh) * len(self.splits)):
+                search.fit(self.X, self.y, **self.fit_params)
+            self._record_search(started, search.cv_results_)
+            cv_results = search.cv_results_
+            if kind == "halving":  # most candidates scored on fewer rows
+                best = search.best_params_[key]
+                return cv_results, best, float(search.best_score_)
+            self._remember(cv_results)
+        remembered = [self.scores[self._key(candidate)] for candidate in candidates]
+        cv_results = _decisions._merged_results(key, values, cv_results, remembered)
+        index = int(np.argmin(cv_results["rank_test_score"]))
+        return cv_results, values[index], float(cv_results["mean_test_score"][index])
+
+    def unsearched(self, candidates, kind=None):
+        """The ``candidates`` a search must fit: all for halving, else the unscored."""
+        candidates = list(candidates)
+        if (kind or self.settings["search"]) == "halving":
+            return candidates
+        return self.unscored(candidates)
 
     def _record_search(self, started, cv_results):
         units = [
@@ -328,7 +314,7 @@ class _Run:
             for params in cv_results["params"]
             for train, _ in self.splits
         ]
-        self._record(time.perf_counter() - started, units)
+        self.budget.record(time.perf_counter() - started, units)
 
     def _unprefixed(self, params):
         return {name[len(self.prefix) :]: value for name, value in params.items()}
@@ -352,15 +338,21 @@ class _Run:
             sorted((name, _decisions._frozen(value)) for name, value in params.items())
         )
 
-    def remember_score(self, candidate, score):
-        """Record the mean CV score of the setting so far changed by ``candidate``."""
-        self.scores.setdefault(self._key(candidate), {})["test"] = score
+    def remember_score(self, candidate, fold_scores):
+        """Record the CV scores, fold by fold, of the setting so far changed by ``candidate``."""
+        entry = self.scores.setdefault(self._key(candidate), {})
+        entry["folds"] = [float(score) for score in fold_scores]
+        entry["test"] = float(np.mean(entry["folds"]))
 
     def _remember(self, cv_results):
-        """Keep the mean scores of a search's candidates, to reuse them later."""
+        """Keep the scores of a search's candidates, to reuse them later."""
         for index, params in enumerate(cv_results["params"]):
             entry = self.scores.setdefault(self._key(self._unprefixed(params)), {})
             entry["test"] = float(cv_results["mean_test_score"][index])
+            entry["folds"] = [
+                float(cv_results[f"split{fold}_test_score"][index])
+                for fold in range(len(self.splits))
+            ]
             if "mean_train_score" in cv_results:
                 entry["train"] = float(cv_results["mean_train_score"][index])
 
@@ -411,7 +403,8 @@ class _Run:
                 verbose=max(settings["verbose"] - 1, 0),
             )
             started = time.perf_counter()
-            search.fit(self.X, self.y, **self.fit_params)
+            with self.lend_idle_workers(len(fresh) * len(self.splits)):
+                search.fit(self.X, self.y, **self.fit_params)
             self._record_search(started, search.cv_results_)
             self._remember(search.cv_results_)
             searches.append(search.cv_results_)
@@ -459,7 +452,7 @@ class _Run:
         """Run ``stage`` if the budget allows its fits and the refit, else skip it."""
         units = stage.planned_units(self)
         if units is not None:
-            ok, why = self.affords(units, self.refit_units())
+            ok, why = self.affords([units], self.refit_units())
             if not ok:
                 return stage.skipped(self, why)
         return stage.run(self)
@@ -482,7 +475,7 @@ class _Run:
         if known is not None:
             return known
         units = self.search_units([{}])
-        ok, self.unmeasured = self.affords(units, self.refit_units())
+        ok, self.unmeasured = self.affords([units], self.refit_units())
         if not ok:
             return float("nan")
         started = time.perf_counter()
@@ -492,5 +485,5 @@ class _Run:
                 scoring=self.settings["scoring"], n_jobs=self.settings["n_jobs"],
                 params=self.fit_params or None,
             )  # fmt: skip
-        self._record(time.perf_counter() - started, units)
+        self.budget.record(time.perf_counter() - started, units)
         return float(np.mean(scores))

@@ -33,7 +33,8 @@ class _Lambda(_Stage):
     param = "lmbda"
 
     def planned_units(self, run):
-        return run.search_units([{"lmbda": v} for v in run.settings["lmbdas"]])
+        lmbdas = run.settings["lmbdas"]
+        return run.search_units(run.unsearched({"lmbda": v} for v in lmbdas))
 
     def run(self, run):
         settings = run.settings
@@ -41,17 +42,25 @@ class _Lambda(_Stage):
         searches = [cv_results]
         tried = set(settings["lmbdas"])
         coarse_best = best
-        refined = []
+        refined, unaffordable = [], ""
         if best > 0 and settings["lmbda_refine_factors"]:
-            refined = sorted(
+            around = sorted(
                 {_tidy(best * f) for f in settings["lmbda_refine_factors"]} | {best}
             )
-            cv_results, best, score = run.search("lmbda", refined)
-            searches.append(cv_results)
-            tried |= set(refined)
+            ok, unaffordable = run.affords(
+                [run.search_units(run.unsearched({"lmbda": v} for v in around))],
+                run.refit_units(),
+            )
+            if ok:
+                refined = around
+                cv_results, best, score = run.search("lmbda", refined)
+                searches.append(cv_results)
+                tried |= set(refined)
         reason = f"best of factors of ten: {_fmt(coarse_best)}"
         if refined:
             reason += f"; refined over {', '.join(map(_fmt, refined))}"
+        elif unaffordable:
+            reason += f"; not refined ({unaffordable})"
         elif coarse_best == 0:
             reason += " (no regularization; nothing to refine around 0)"
         reason += f"; chose {_fmt(best)} (mean CV score {score:.4f})"
@@ -107,14 +116,17 @@ class _LearningRate(_Stage):
     param = "learning_rate"
 
     def planned_units(self, run):
-        return run.search_units([{}] * (1 + len(run.settings["learning_rate_factors"])))
+        values = self._values(run)
+        return run.search_units(run.unsearched({"learning_rate": v} for v in values))
+
+    def _values(self, run):
+        current = run.current("learning_rate")
+        factors = run.settings["learning_rate_factors"]
+        return sorted({_tidy(current * f) for f in factors} | {current})
 
     def run(self, run):
         current = run.current("learning_rate")
-        values = sorted(
-            {_tidy(current * f) for f in run.settings["learning_rate_factors"]}
-            | {current}
-        )
+        values = self._values(run)
         cv_results, _, _ = run.search("learning_rate", values)
         if run.settings["search"] == "halving":  # most values scored on fewer rows
             index = int(np.argmin(cv_results["rank_test_score"]))
@@ -184,7 +196,7 @@ class _BatchSize(_Stage):
     def run(self, run):
         settings = run.settings
         cv_results, _, _ = run.search(
-            "batch_size", settings["batch_sizes"], kind="grid"
+            "batch_size", settings["batch_sizes"], kind="grid", reuse=False
         )
         chosen, index, best_score = _fastest_good_enough(
             cv_results, settings["batch_size_tolerance"]

@@ -428,9 +428,7 @@ class _Epochs(_Stage):
         ):
             # Every fold kept the weights of epoch `chosen`: the later
             # stages need not fit the setting so far again to score it.
-            run.remember_score(
-                {"epochs": chosen}, float(np.mean([fit["test_score"] for fit in fits]))
-            )
+            run.remember_score({"epochs": chosen}, [fit["test_score"] for fit in fits])
         stopped = sum(fit["stop_reason"] != "epochs" for fit in fits)
         what = "stopped training" if settings["epochs_from"] == "stop" else "was best"
         reason = (
