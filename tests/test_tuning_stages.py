@@ -106,16 +106,26 @@ def by_width(scores):
 
 def test_width_stops_growing_when_the_score_stops_improving():
     run = ScriptedRun(
-        by_width(
-            {(30,): 0.90, (60,): 0.93, (120,): 0.935, (240,): 0.99, (60, 60): 0.92}
-        )
+        by_width({(30,): 0.90, (60,): 0.93, (120,): 0.93, (240,): 0.99, (60, 60): 0.92})
     )
     result = network_stages._Architecture().run(run)
-    # 120 is not 0.01 better than 60, so 240 is never tried; then one more layer.
+    # 120 scores no higher than 60, so 240 is never tried; then one more layer.
     assert result.tried == [(30,), (60,), (120,), (60, 60)]
     assert result.chosen == (60,)
     assert result.also == {"learning_rate": 0.1}
     assert result.score == 0.93
+
+
+def test_width_follows_small_gains_but_chooses_only_by_the_margin():
+    # Each doubling gains less than the margin (0.01), two gain more: the
+    # growth goes on while the score rises, and 120 is the first shape to
+    # beat 30 by the margin; 240 does not beat 120 by it.
+    scores = {(30,): 0.90, (60,): 0.906, (120,): 0.912, (240,): 0.915, (480,): 0.914}
+    run = ScriptedRun(by_width({**scores, (120, 120): 0.91}))
+    result = network_stages._Architecture().run(run)
+    assert result.tried == [*scores, (120, 120)]
+    assert result.chosen == (120,)
+    assert "chose [120]" in result.reason
 
 
 def test_width_keeps_growing_up_to_max_width_then_tries_depth():

@@ -119,6 +119,8 @@ class StageResult:
         True when the stage did not run, for lack of time or fits left in
         the budget (``max_time``, ``max_fits``), or was interrupted; the
         parameter then keeps its value so far.
+    pass_number : int
+        Which pass over the stages ran it (see ``max_passes``).
     """
 
     name: str
@@ -131,6 +133,7 @@ class StageResult:
     details: dict = field(default_factory=dict)
     also: dict = field(default_factory=dict)
     skipped: bool = False
+    pass_number: int = 1
 
 
 class _Stage:
@@ -138,6 +141,9 @@ class _Stage:
 
     name = ""
     param = ""
+    repeated = True
+    """Whether the stage runs again in later passes: those that keep the
+    setting so far unless another scores better, so they cannot undo a gain."""
 
     def uses(self, stages):
         """Every estimator parameter the stage sets, to check before fitting."""

@@ -152,6 +152,7 @@ def _check_settings(tuner):
         "dropout_gap",
         "max_time",
         "max_fits",
+        "max_passes",
         "scoring",
         "n_jobs",
         "verbose",

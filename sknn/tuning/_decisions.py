@@ -244,13 +244,16 @@ def _margin(min_improvement, accuracy=None, n_scored=None):
     return max(min_improvement, math.sqrt(accuracy * (1 - accuracy) / n_scored))
 
 
-def _keeps_growing(best_score, new_score, min_improvement):
-    """Chapter 3's growth rule: a larger network stays only if it scores better.
+def _keeps_growing(previous_score, new_score):
+    """Chapter 3's growth rule: grow "while the validation score improves".
 
-    ``new_score`` must beat ``best_score`` by more than ``min_improvement``;
-    a NaN score (the fit failed) stops the growth.
+    The next larger network is tried while each one scores higher than the
+    one before it, by any amount: a doubling may gain less than the margin a
+    change needs to be chosen while two gain more, and only trying the next
+    shows it. Which network is kept is decided apart, by the margin
+    (:func:`_best_candidate`). A NaN score (the fit failed) stops the growth.
     """
-    return bool(np.isfinite(new_score) and new_score > best_score + min_improvement)
+    return bool(np.isfinite(new_score) and new_score > previous_score)
 
 
 def _overfits(train_score, test_score, gap):

@@ -59,23 +59,28 @@ class _ChoiceStage(_Stage):
         if not self.retune:
             return candidate
         stage = _LearningRateThreshold()
+        known = run.thresholds.get(run.threshold_key(candidate))
         # Re-tuning is worth its fits only if scoring the candidate fits too.
-        ok, why = run.affords(
-            [stage.units(run, candidate), run.search_units([candidate])],
-            run.refit_units(**candidate),
-        )
+        batches = [run.search_units([candidate])]
+        if known is None:
+            batches.insert(0, stage.units(run, candidate))
+        ok, why = run.affords(batches, run.refit_units(**candidate))
         if not ok:
             notes.append(f"{_label(candidate, self.param)} not tried ({why})")
             return None
-        try:
-            eta = stage.run(run, candidate).chosen
-        except _NoLearningRateFell:
+        if known is None:
+            try:
+                known = stage.run(run, candidate).chosen
+            except _NoLearningRateFell:
+                known = np.nan
+            run.thresholds[run.threshold_key(candidate)] = known
+        if np.isnan(known):
             notes.append(
                 f"{_label(candidate, self.param)}: no learning rate made the "
                 "training cost fall"
             )
             return None
-        return {**candidate, "learning_rate": eta}
+        return {**candidate, "learning_rate": known}
 
     def _score(self, run, candidates, **options):
         ok, why = run.affords(
@@ -296,12 +301,14 @@ class _Architecture(_ChoiceStage):
     """Chapter 3, "Broad strategy": start small, grow while validation improves.
 
     Every hidden layer is widened by ``width_factor`` while the CV score
-    improves by more than ``min_improvement`` and the width stays within
-    ``max_width``; then one more layer of the same width is tried, up to
-    ``max_depth`` layers. Each new shape gets its own learning rate. When
-    there are more workers than folds, the next widths are tried together
-    (their scores do not depend on each other, so the choices are the same
-    with any ``n_jobs``).
+    improves on the previous width's, by any amount, and the width stays
+    within ``max_width``; then one more layer is added to the chosen shape,
+    up to ``max_depth`` layers. A shape is chosen over the current one, as
+    in every stage, only if it scores more than the margin better, so a
+    trend of small gains is followed without taking one of them for a win.
+    Each new shape gets its own learning rate. When there are more workers
+    than folds, the next widths are tried together (their scores do not
+    depend on each other, so the choices are the same with any ``n_jobs``).
     """
 
     name = "architecture"
@@ -359,14 +366,16 @@ class _Architecture(_ChoiceStage):
                 notes.append(f"stopped growing ({why})")
                 break
             results.extend(scored["searches"])
+            growing = True
             for candidate, score in zip(batch, scored["mean_test_score"]):
+                growing = growing and _keeps_growing(scores[-1], score)
                 tried.append(candidate)
                 scores.append(score)
                 run.log(
                     f"{self.name}: {self._describe_candidate(candidate)}: {score:.4f}"
                 )
-                if not _keeps_growing(scores[best], score, run.margin(scores[best])):
-                    wider = []
-                    break
-                best = len(tried) - 1
+                if score > scores[best] + run.margin(scores[best]):
+                    best = len(tried) - 1
+            if not growing:
+                wider = []
         return self._result(run, tried, scores, best, notes, results)

@@ -28,8 +28,9 @@ class _SearchProgress:
     search : BookSearchCV
     X, y : arrays
         The data of the fit, passed to the callbacks' hooks.
-    n_stages : int
-        The stages to run; with the refit, the root task's subtasks.
+    n_stages : int or None
+        The stages to run; with the refit, the root task's subtasks. None
+        when later passes may run more.
     """
 
     def __init__(self, search, X, y, n_stages):
@@ -37,7 +38,9 @@ class _SearchProgress:
         self.data = {"X": X, "y": y}
         self.root = self.stage = None
         if hasattr(search, "_init_callback_context"):
-            self.root = search._init_callback_context(max_subtasks=n_stages + 1)
+            self.root = search._init_callback_context(
+                max_subtasks=None if n_stages is None else n_stages + 1
+            )
             self.root.call_on_fit_task_begin(estimator=search, **self.data)
 
     def begin_stage(self, name):

@@ -5,9 +5,72 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from ..plotting import _matplotlib
 from ._decisions import _fmt
+
+PASS_HEADER = (
+    "Pass {number}: the stages decided on the score again, from the choices so far "
+    "(chapter 3: "
+    "'it helps to bounce backward and forward, gradually closing in on good values')."
+)
+
+
+class _Reporting:
+    """``report`` and ``plot_report`` of :class:`BookSearchCV`.
+
+    ``_stage_classes`` maps each stage's name to its class, whose
+    ``describe`` and ``plot`` draw that stage's part.
+    """
+
+    _stage_classes = {}
+
+    def report(self):
+        """Say, stage by stage, what was tried, what was chosen and why.
+
+        Returns
+        -------
+        str
+            A few lines per stage, then the final settings and their CV score.
+        """
+        check_is_fitted(self)
+        return _report_text(
+            self, lambda result: self._stage_classes[result.name]().describe(result)
+        )
+
+    def plot_report(self, figsize=None):
+        """Draw one panel per stage: what was tried and what was chosen.
+
+        The threshold stage shows the training cost per epoch for each eta
+        (the book's figure in "Learning rate"); the epochs stage the
+        validation accuracy per fold; the CV stages the mean score against
+        the value (log axes); the batch-size stage also the fit time. A
+        stage of a later pass gets a panel of its own.
+
+        Parameters
+        ----------
+        figsize : tuple of float, optional
+            The figure size; by default 4.5 inches wide per stage.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+        """
+        check_is_fitted(self)
+        return _report_figure(
+            self.stages_,
+            lambda result, ax: self._stage_classes[result.name]().plot(result, ax),
+            figsize,
+        )
+
+
+def _stage_label(result):
+    return (
+        result.name
+        if result.pass_number == 1
+        else (f"{result.name} (pass {result.pass_number})")
+    )
 
 
 def _report_text(search, describe):
@@ -23,17 +86,21 @@ def _report_text(search, describe):
     ]
     for number, result in enumerate(search.stages_, 1):
         lines.append("")
+        if number > 1 and result.pass_number != search.stages_[number - 2].pass_number:
+            lines += [PASS_HEADER.format(number=result.pass_number), ""]
         lines.append(f"{number}. {result.name} ({result.param})")
         lines.append(f"   -> {result.reason}")
         if not result.skipped:
             lines.extend("   " + line for line in describe(result))
     lines.append("")
-    skipped = [result.name for result in search.stages_ if result.skipped]
+    skipped = [_stage_label(result) for result in search.stages_ if result.skipped]
     if skipped:
         lines.append(
             f"Skipped for lack of budget: {', '.join(skipped)} (their parameters "
             "kept their values so far)."
         )
+    if search._passes_ended:
+        lines.append(f"{search._passes_ended[0].upper()}{search._passes_ended[1:]}.")
     if search.interrupted_ is not None:
         lines.append(
             f"Interrupted (Ctrl-C) during {search.interrupted_!r}: the stages from "

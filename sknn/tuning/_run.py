@@ -53,6 +53,8 @@ class _Run:
         self.scores = {}
         self.cancelled = threading.Event()
         self.unmeasured = ""
+        self.pass_number, self.passes_ended = 1, ""
+        self.thresholds = {}  # the eta re-tuned for a candidate, by threshold_key
         if "lmbda" in settings["stages"]:
             # "Start with no regularization": lambda = 0 until its own stage.
             self.params["lmbda"] = 0.0
@@ -338,6 +340,10 @@ class _Run:
             sorted((name, _decisions._frozen(value)) for name, value in params.items())
         )
 
+    def threshold_key(self, candidate):
+        """What identifies a candidate's re-tuned eta: its key, whatever the eta so far."""
+        return self._key({**candidate, "learning_rate": None})
+
     def remember_score(self, candidate, fold_scores):
         """Record the CV scores, fold by fold, of the setting so far changed by ``candidate``."""
         entry = self.scores.setdefault(self._key(candidate), {})
@@ -417,45 +423,12 @@ class _Run:
             scored["mean_train_score"] = np.array([entry["train"] for entry in known])
         return scored
 
-    def run_stages(self, stages, progress):
-        """Run ``stages`` in order, each with the choices of those before it.
-
-        Returns
-        -------
-        results : list of StageResult
-            One per stage finished.
-        interrupted : str or None
-            The stage Ctrl-C stopped; the stages before it keep their
-            choices. Ctrl-C during the first stage, before anything was
-            chosen, is raised.
-        """
-        results = []
-        for number, stage in enumerate(stages, 1):
-            where = f"{number}/{len(stages)} {stage.name}"
-            self.log(f"{where} ...")
-            progress.begin_stage(stage.name)
-            try:
-                result = self.run_stage(stage)
-            except KeyboardInterrupt:
-                if not results:
-                    raise  # nothing chosen yet: nothing to keep
-                return results, stage.name
-            progress.end_stage(len(result.tried))
-            results.append(result)
-            if not result.skipped:
-                self.params[stage.param] = result.chosen
-                self.params.update(self._unprefixed(result.also))
-            self.log(f"{where}: {result.reason}")
-        return results, None
-
-    def run_stage(self, stage):
-        """Run ``stage`` if the budget allows its fits and the refit, else skip it."""
-        units = stage.planned_units(self)
-        if units is not None:
-            ok, why = self.affords([units], self.refit_units())
-            if not ok:
-                return stage.skipped(self, why)
-        return stage.run(self)
+    def choose(self, param, result):
+        """Carry a stage's choice of ``param`` into the later fits; return whether it changed one."""
+        before = self._key({})
+        self.params[param] = result.chosen
+        self.params.update(self._unprefixed(result.also))
+        return self._key({}) != before
 
     def final_score(self, stages):
         """The CV score of the final settings: from the last scored stage, or measured.

@@ -33,14 +33,22 @@ class _Lambda(_Stage):
     param = "lmbda"
 
     def planned_units(self, run):
-        lmbdas = run.settings["lmbdas"]
+        lmbdas = self._lmbdas(run)
         return run.search_units(run.unsearched({"lmbda": v} for v in lmbdas))
+
+    def _lmbdas(self, run):
+        """``lmbdas``, and in a later pass the lambda so far, which may be a refined one."""
+        lmbdas = set(run.settings["lmbdas"])
+        if run.pass_number > 1:
+            lmbdas.add(run.current("lmbda"))
+        return sorted(lmbdas)
 
     def run(self, run):
         settings = run.settings
-        cv_results, best, score = run.search("lmbda", settings["lmbdas"])
+        lmbdas = self._lmbdas(run)
+        cv_results, best, score = run.search("lmbda", lmbdas)
         searches = [cv_results]
-        tried = set(settings["lmbdas"])
+        tried = set(lmbdas)
         coarse_best = best
         refined, unaffordable = [], ""
         if best > 0 and settings["lmbda_refine_factors"]:
@@ -189,6 +197,7 @@ class _BatchSize(_Stage):
 
     name = "batch_size"
     param = "batch_size"
+    repeated = False  # chosen for speed, measured anew each time
 
     def planned_units(self, run):
         return run.search_units([{}] * len(run.settings["batch_sizes"]))

@@ -26,12 +26,13 @@ from ._checks import (
     _check_validation_data,
     _checked_data,
 )
+from ._passes import run_stages
 from ._progress import _SearchProgress
-from ._report import _report_figure, _report_text
+from ._report import _Reporting
 from ._run import _Run
 
 
-class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
+class BookSearchCV(_Reporting, CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     """Tune an MLPClassifierBook the way chapter 3 of the book does, stage by stage.
 
     Chapter 3, "How to choose a neural network's hyper-parameters?", tunes
@@ -153,6 +154,16 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         the machine's speed.
     max_fits : int or None, default=None
         The most fits the stages may run; batches beyond it are skipped.
+    max_passes : int or None, default=None
+        How many times the stages may run. After the first pass, the stages
+        decided on the CV score (all but the threshold, the epochs and the
+        mini-batch size, which is chosen for speed) run again from the
+        choices so far while the last pass changed one: chapter 3's "bounce
+        backward and forward, gradually closing in on good values" (a width
+        chosen after the activation may favour another activation). Each
+        keeps the setting so far unless another scores better, so a later
+        pass can only gain. None: as many passes as ``max_time`` has room
+        for (one without ``max_time``).
     cv : int, cross-validation generator or iterable, default=None
         As in ``GridSearchCV`` (None: 5-fold, stratified). The folds are
         drawn once, so every stage and every candidate sees the same ones.
@@ -229,6 +240,8 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     ['epochs', 'learning_rate']
     """
 
+    _stage_classes = _STAGE_CLASSES
+
     # The stages and the ranges are checked in fit by _check_settings, which
     # names the bad values; a second, vaguer check here would only repeat it.
     _parameter_constraints = {
@@ -265,6 +278,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         "dropout_gap": [Interval(Real, 0, None, closed="left")],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
         "max_fits": [Interval(Integral, 1, None, closed="left"), None],
+        "max_passes": [Interval(Integral, 1, None, closed="left"), None],
         "cv": ["cv_object"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "n_jobs": [Integral, None],
@@ -304,6 +318,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         dropout_gap=0.01,
         max_time=None,
         max_fits=None,
+        max_passes=None,
         cv=None,
         scoring=None,
         n_jobs=None,
@@ -339,6 +354,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         self.dropout_gap = dropout_gap
         self.max_time = max_time
         self.max_fits = max_fits
+        self.max_passes = max_passes
         self.cv = cv
         self.scoring = scoring
         self.n_jobs = n_jobs
@@ -377,10 +393,15 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         splits = list(cv.split(X, y, groups))
         rng = check_random_state(self.random_state)
         run = _Run(self.estimator, X, y, fit_params, splits, prefix, settings, rng)
-        progress = _SearchProgress(self, X, y, len(settings["stages"]))
+        one_pass = settings["max_passes"] == 1 or (
+            settings["max_passes"] is None and settings["max_time"] is None
+        )
+        progress = _SearchProgress(
+            self, X, y, len(settings["stages"]) if one_pass else None
+        )
         with parallel_config(**run.hint), run.cancellable():
-            self.stages_, self.interrupted_ = run.run_stages(
-                [_STAGE_CLASSES[name]() for name in settings["stages"]], progress
+            self.stages_, self.interrupted_ = run_stages(
+                run, [_STAGE_CLASSES[name]() for name in settings["stages"]], progress
             )
             self.best_score_ = run.final_score(self.stages_)
         if self.interrupted_ is not None:
@@ -397,6 +418,7 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
                 self.best_params_[result.param] = result.chosen
                 self.best_params_.update(result.also)
         self._unmeasured = run.unmeasured
+        self._passes_ended = run.passes_ended
         self.n_samples_ = run.n_samples
         self.n_splits_ = len(splits)
         self._scoring_name = self.scoring if isinstance(self.scoring, str) else None
@@ -458,42 +480,3 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags = deepcopy(sub.classifier_tags)
         tags.input_tags.sparse = sub.input_tags.sparse
         return tags
-
-    # --- reading the results --------------------------------------------------
-
-    def report(self):
-        """Say, stage by stage, what was tried, what was chosen and why.
-
-        Returns
-        -------
-        str
-            A few lines per stage, then the final settings and their CV score.
-        """
-        check_is_fitted(self)
-        return _report_text(
-            self, lambda result: _STAGE_CLASSES[result.name]().describe(result)
-        )
-
-    def plot_report(self, figsize=None):
-        """Draw one panel per stage: what was tried and what was chosen.
-
-        The threshold stage shows the training cost per epoch for each eta
-        (the book's figure in "Learning rate"); the epochs stage the
-        validation accuracy per fold; the CV stages the mean score against
-        the value (log axes); the batch-size stage also the fit time.
-
-        Parameters
-        ----------
-        figsize : tuple of float, optional
-            The figure size; by default 4.5 inches wide per stage.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        check_is_fitted(self)
-        return _report_figure(
-            self.stages_,
-            lambda result, ax: _STAGE_CLASSES[result.name]().plot(result, ax),
-            figsize,
-        )

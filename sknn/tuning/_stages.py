@@ -99,6 +99,7 @@ class _LearningRateThreshold(_Stage):
 
     name = "learning_rate_threshold"
     param = "learning_rate"
+    repeated = False
 
     def uses(self, stages):
         used = ("learning_rate", "epochs", "early_stopping", "monitor")
@@ -379,6 +380,7 @@ class _Epochs(_Stage):
 
     name = "epochs"
     param = "epochs"
+    repeated = False
 
     def uses(self, stages):
         return (
