@@ -970,19 +970,28 @@ def test_callbacks_see_each_stage_its_candidates_and_the_refits_epochs(
 
 
 @needs_sklearn_callbacks
-def test_sklearn_progress_bar_shows_the_search(small_digits, capsys):
+@pytest.mark.parametrize(
+    ("stages", "max_passes"), [(BOOK_STAGES[:2], 1), (BOOK_STAGES[:3], 2)]
+)
+def test_sklearn_progress_bar_shows_the_search(
+    small_digits, capsys, stages, max_passes
+):
+    # with more than one pass, the search's number of stages is not known
     pytest.importorskip("rich")
     from sklearn.callback import ProgressBar
 
     X_train, _, y_train, _ = small_digits
+    settings = {**QUICK, "stages": stages, "lmbdas": (0.1, 1.0)}  # lambda changes
     search = BookSearchCV(
-        MLPClassifierBook(), **{**QUICK, "stages": BOOK_STAGES[:2]}
+        MLPClassifierBook(), **settings, max_passes=max_passes
     ).set_callbacks(ProgressBar())
     search.fit(X_train, y_train)
     out = capsys.readouterr().out
     assert "BookSearchCV" in out
     assert "learning_rate_threshold" in out
     assert "MLPClassifierBook - fit" in out
+    assert f"{stages[-1]} #" in out
+    assert max(r.pass_number for r in search.stages_) == max_passes
 
 
 def test_a_setting_scored_by_one_stage_is_not_fitted_again(small_digits):

@@ -317,3 +317,18 @@ def test_merged_results_of_values_all_scored_earlier_need_no_search():
     assert list(table["scored_earlier"]) == [True, True]
     assert list(table["rank_test_score"]) == [1, 1]  # ties share the best rank
     assert np.isnan(table["mean_fit_time"]).all()
+
+
+def test_the_budget_predicts_batches_one_after_another_each_with_its_gain():
+    from sknn.tuning._budget import _Budget
+
+    # a lone fit runs twice as fast on the idle worker's thread
+    budget = _Budget(13.0, None, n_workers=2, gain=lambda n_fits: 2.0 - (n_fits > 1))
+    budget.speed = (0.0, 1.0)  # no overhead, a second per unit of work
+    threshold, lone_fit, refit = [1.0] * 8, [12.0], 4.0
+    # 8 small fits on 2 workers (4 s), the lone fit (6 s), the refit (2 s)
+    assert budget.affords([threshold, lone_fit], refit) == (True, "")
+    # as one batch of 9 fits, the lone fit would get no second thread: 12 + 2 s
+    ok, why = budget.affords([threshold + lone_fit], refit)
+    assert not ok and why.startswith("needed about 14 s with the refit")
+    assert budget.affords([threshold, lone_fit, [2.0]], refit)[0] is False

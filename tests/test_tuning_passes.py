@@ -72,7 +72,7 @@ def passes_of(results):
     return [(result.name, result.pass_number, result.chosen) for result in results]
 
 
-def test_later_passes_repeat_the_scored_stages_until_one_changes_nothing():
+def test_later_passes_repeat_the_repeated_stages_until_one_changes_nothing():
     stages = [
         ScriptedStage("threshold", [0.5], repeated=False),
         ScriptedStage("activation", ["sigmoid", "relu", "relu"]),
@@ -87,11 +87,28 @@ def test_later_passes_repeat_the_scored_stages_until_one_changes_nothing():
         ("width", 1, (100,)),
         ("activation", 2, "relu"),  # a choice changed: a third pass
         ("width", 2, (100,)),
-        ("activation", 3, "relu"),
-        ("width", 3, (100,)),
+        ("activation", 3, "relu"),  # the width would see what it saw in pass 2
     ]
     assert run.params == {"threshold": 0.5, "activation": "relu", "width": (100,)}
-    assert run.passes_ended == "pass 3 changed no choice"
+    assert run.passes_ended == (
+        "pass 3 changed no choice; the stages after activation would choose as in "
+        "pass 2"
+    )
+
+
+def test_a_change_by_the_last_stage_sends_every_repeated_stage_round_again():
+    stages = [
+        ScriptedStage("activation", ["sigmoid", "sigmoid"]),
+        ScriptedStage("width", [(100,), (100,)]),
+        ScriptedStage("batch_size", [20], repeated=False),
+    ]
+    results, _ = run_stages(
+        ScriptedRun(max_passes=None, max_time=60.0), stages, NoProgress()
+    )
+    assert passes_of(results)[3:] == [
+        ("activation", 2, "sigmoid"),
+        ("width", 2, (100,)),
+    ]
 
 
 def test_a_pass_whose_scored_stages_change_nothing_is_the_last():
@@ -154,7 +171,7 @@ def test_a_second_pass_starts_from_the_first_ones_choices_and_can_only_gain(
     first = [result for result in two.stages_ if result.pass_number == 1]
     second = [result for result in two.stages_ if result.pass_number == 2]
     assert [r.chosen for r in first] == [r.chosen for r in one.stages_]
-    assert [r.name for r in second] == ["activation", "lmbda"]  # the scored ones
+    assert second and [r.name for r in second] == ["activation", "lmbda"][: len(second)]
     assert second[0].tried[0] == first[2].chosen  # from the choices so far
     assert two.best_score_ >= one.best_score_
     assert two.best_score_ == second[-1].score

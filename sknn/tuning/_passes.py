@@ -16,7 +16,10 @@ def run_stages(run, stages, progress):
 
     Then, up to ``max_passes`` passes in all, run the ``repeated`` stages
     again while the last pass changed a choice and the budget has room
-    for at least one more fit and the refit (see :func:`_passes`).
+    for at least one more fit and the refit (see :func:`_passes`). A later
+    pass ends, too, once it has run, without a change of its own, the
+    stage that made the last pass's last change: the stages after it
+    would see the settings they saw then, and choose as they did.
 
     Returns
     -------
@@ -28,21 +31,29 @@ def run_stages(run, stages, progress):
         chosen, is raised.
     """
     results = []
+    last_change = None  # where, in the order of ``stages``, the last pass changed one
     for pass_number in _passes(run.settings):
         run.pass_number = pass_number
-        changed = False
-        later = run.pass_number > 1
-        todo = [stage for stage in stages if stage.repeated] if later else stages
+        later = pass_number > 1
+        todo = [s for s in stages if s.repeated] if later else stages
+        changed_at = None
         for number, stage in enumerate(todo, 1):
             where = f"{number}/{len(todo)} {stage.name}"
             if later:
-                where = f"pass {run.pass_number}, {where}"
+                if changed_at is None and stages.index(stage) > last_change:
+                    run.passes_ended = (
+                        f"pass {pass_number} changed no choice; the stages after "
+                        f"{todo[number - 2].name} would choose as in pass "
+                        f"{pass_number - 1}"
+                    )
+                    return results, None
+                where = f"pass {pass_number}, {where}"
                 ok, why = run.affords([run.search_units([{}])], run.refit_units())
                 if not ok:
                     run.passes_ended = (
-                        f"pass {run.pass_number} stopped before {stage.name} ({why})"
+                        f"pass {pass_number} stopped before {stage.name} ({why})"
                         if number > 1
-                        else f"pass {run.pass_number} not run ({why})"
+                        else f"pass {pass_number} not run ({why})"
                     )
                     return results, None
             run.log(f"{where} ...")
@@ -54,17 +65,23 @@ def run_stages(run, stages, progress):
                     raise  # nothing chosen yet: nothing to keep
                 return results, stage.name
             progress.end_stage(len(result.tried))
-            result.pass_number = run.pass_number
+            result.pass_number = pass_number
             results.append(result)
-            if not result.skipped:
-                changed = (
-                    run.choose(stage.param, result) and stage.repeated
-                ) or changed
+            if not result.skipped and run.choose(stage.param, result):
+                changed_at = stages.index(stage)
             run.log(f"{where}: {result.reason}")
-        if not changed:  # the next pass would fit nothing new
+        last_change = changed_at
+        first_repeated = min(
+            (i for i, s in enumerate(stages) if s.repeated), default=None
+        )
+        if (
+            last_change is None
+            or first_repeated is None
+            or last_change < first_repeated
+        ):
             if later:
-                run.passes_ended = f"pass {run.pass_number} changed no choice"
-            break
+                run.passes_ended = f"pass {pass_number} changed no choice"
+            break  # the next pass would see the settings its stages saw
     return results, None
 
 
