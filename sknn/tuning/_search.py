@@ -133,8 +133,8 @@ class BookSearchCV(_Reporting, CallbackSupportMixin, MetaEstimatorMixin, BaseEst
     max_width : int, default=400
         The widest hidden layer the architecture stage tries.
     max_depth : int, default=2
-        The most hidden layers the architecture stage tries (it adds one
-        layer of the same width once widening stops helping).
+        The most hidden layers the architecture stage tries (once widening
+        stops helping, it adds a layer as wide as the chosen shape's last).
     min_improvement : float, default=0.002
         How much better than the current setting a change (a wider network,
         another activation, ...) must score to be kept, in the units of
