@@ -1,4 +1,9 @@
-"""The report and the plots: what a search tried, chose and why, in words and panels."""
+"""The report and the plots: what a search tried, chose and why, in words and panels.
+
+``report`` and ``plot_report`` are :class:`BookSearchCV`'s methods, written
+here beside what they draw; they read ``self._stage_classes``, each stage's
+class by name, whose ``describe`` and ``plot`` draw that stage's part.
+"""
 
 from __future__ import annotations
 
@@ -17,52 +22,44 @@ PASS_HEADER = (
 )
 
 
-class _Reporting:
-    """``report`` and ``plot_report`` of :class:`BookSearchCV`.
+def report(self):
+    """Say, stage by stage, what was tried, what was chosen and why.
 
-    ``_stage_classes`` maps each stage's name to its class, whose
-    ``describe`` and ``plot`` draw that stage's part.
+    Returns
+    -------
+    str
+        A few lines per stage, then the final settings and their CV score.
     """
+    check_is_fitted(self)
+    return _report_text(
+        self, lambda result: self._stage_classes[result.name]().describe(result)
+    )
 
-    _stage_classes = {}
 
-    def report(self):
-        """Say, stage by stage, what was tried, what was chosen and why.
+def plot_report(self, figsize=None):
+    """Draw one panel per stage: what was tried and what was chosen.
 
-        Returns
-        -------
-        str
-            A few lines per stage, then the final settings and their CV score.
-        """
-        check_is_fitted(self)
-        return _report_text(
-            self, lambda result: self._stage_classes[result.name]().describe(result)
-        )
+    The threshold stage shows the training cost per epoch for each eta
+    (the book's figure in "Learning rate"); the epochs stage the
+    validation accuracy per fold; the CV stages the mean score against
+    the value (log axes); the batch-size stage also the fit time. A
+    stage of a later pass gets a panel of its own.
 
-    def plot_report(self, figsize=None):
-        """Draw one panel per stage: what was tried and what was chosen.
+    Parameters
+    ----------
+    figsize : tuple of float, optional
+        The figure size; by default 4.5 inches wide per stage.
 
-        The threshold stage shows the training cost per epoch for each eta
-        (the book's figure in "Learning rate"); the epochs stage the
-        validation accuracy per fold; the CV stages the mean score against
-        the value (log axes); the batch-size stage also the fit time. A
-        stage of a later pass gets a panel of its own.
-
-        Parameters
-        ----------
-        figsize : tuple of float, optional
-            The figure size; by default 4.5 inches wide per stage.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-        """
-        check_is_fitted(self)
-        return _report_figure(
-            self.stages_,
-            lambda result, ax: self._stage_classes[result.name]().plot(result, ax),
-            figsize,
-        )
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    check_is_fitted(self)
+    return _report_figure(
+        self.stages_,
+        lambda result, ax: self._stage_classes[result.name]().plot(result, ax),
+        figsize,
+    )
 
 
 def _stage_label(result):

@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
 
 from .._sklearn_callbacks import CallbackSupportMixin
 from .._sklearn_private import HasMethods, Interval, StrOptions, _fit_context
+from . import _report
 from ._base import STAGES, SearchInterruptedWarning, _estimator_has
 from ._checks import (
     _STAGE_CLASSES,
@@ -28,11 +29,10 @@ from ._checks import (
 )
 from ._passes import run_stages
 from ._progress import _SearchProgress
-from ._report import _Reporting
 from ._run import _Run
 
 
-class BookSearchCV(_Reporting, CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
+class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     """Tune an MLPClassifierBook the way chapter 3 of the book does, stage by stage.
 
     Chapter 3, "How to choose a neural network's hyper-parameters?", tunes
@@ -480,3 +480,8 @@ class BookSearchCV(_Reporting, CallbackSupportMixin, MetaEstimatorMixin, BaseEst
         tags.classifier_tags = deepcopy(sub.classifier_tags)
         tags.input_tags.sparse = sub.input_tags.sparse
         return tags
+
+    # --- reading the results (written in _report.py, beside what they draw) ---
+
+    report = _report.report
+    plot_report = _report.plot_report
