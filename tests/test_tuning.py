@@ -629,6 +629,22 @@ def test_the_final_score_is_measured_when_only_unscored_stages_ran(small_digits)
     assert 0.5 < search.best_score_ <= 1.0
 
 
+def one_split_score(data, split, threshold, epochs, **params):
+    """A fresh cross-validation of the network with the stages' eta and epochs."""
+    X_train, X_test, y_train, y_test = data
+    network = MLPClassifierBook(
+        random_state=0,
+        monitor=(),
+        learning_rate=threshold.chosen,
+        epochs=epochs.chosen,
+        **params,
+    )
+    (score,) = cross_val_score(
+        network, X_train, y_train, cv=split, params={"X_val": X_test, "y_val": y_test}
+    )
+    return score
+
+
 def test_the_epochs_stage_scores_the_setting_it_chose_without_another_fit(
     small_digits,
 ):
@@ -649,19 +665,8 @@ def test_the_epochs_stage_scores_the_setting_it_chose_without_another_fit(
     ).fit(X_train, y_train, X_val=X_test, y_val=y_test)
     threshold, epochs, activation = search.stages_
     (_, sigmoid_score), _ = activation.details["rows"]
-    fresh = cross_val_score(
-        MLPClassifierBook(
-            random_state=0,
-            monitor=(),
-            learning_rate=threshold.chosen,
-            epochs=epochs.chosen,
-        ),
-        X_train,
-        y_train,
-        cv=split,
-        params={"X_val": X_test, "y_val": y_test},
-    )
-    assert sigmoid_score == fresh[0]
+    fresh = one_split_score(small_digits, split, threshold, epochs)
+    assert sigmoid_score == fresh
     # The threshold fits, the early-stopping fit, ReLU's own threshold fits
     # and its CV fit; the sigmoid network is not fitted again.
     relu_threshold = len(threshold.tried)  # the same learning rates, one fold
@@ -682,20 +687,8 @@ def test_a_grid_stage_does_not_fit_a_value_scored_before_again(small_digits):
     coarse = lmbda.cv_results[0]
     assert list(coarse["scored_earlier"]) == [True, False, False]  # 0, 0.1, 1
     assert np.isnan(coarse["mean_fit_time"][0])
-    no_penalty = cross_val_score(
-        MLPClassifierBook(
-            random_state=0,
-            monitor=(),
-            lmbda=0.0,
-            learning_rate=threshold.chosen,
-            epochs=epochs.chosen,
-        ),
-        X_train,
-        y_train,
-        cv=split,
-        params={"X_val": X_test, "y_val": y_test},
-    )
-    assert coarse["mean_test_score"][0] == no_penalty[0]
+    no_penalty = one_split_score(small_digits, split, threshold, epochs, lmbda=0.0)
+    assert coarse["mean_test_score"][0] == no_penalty
     (table,) = eta.cv_results
     current = [p["learning_rate"] for p in table["params"]].index(
         eta.details["previous"]

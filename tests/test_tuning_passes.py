@@ -153,21 +153,25 @@ def test_a_later_pass_stops_where_the_budget_has_no_room_for_a_fit_and_the_refit
     assert run.passes_ended == "pass 2 not run (no fits left)"
 
 
+SMALL_SEARCH = dict(
+    stages=("learning_rate_threshold", "epochs", "activation", "lmbda"),
+    learning_rates=(0.1, 1.0, 10.0),
+    max_epochs=20,
+    lmbdas=(0.0, 0.1, 1.0),
+    cv=3,
+    random_state=0,
+)
+
+
 def test_a_second_pass_starts_from_the_first_ones_choices_and_can_only_gain(
     digits_split,
 ):
     X_train, _, y_train, _ = digits_split
-    settings = dict(
-        stages=("learning_rate_threshold", "epochs", "activation", "lmbda"),
-        learning_rates=(0.1, 1.0, 10.0),
-        max_epochs=20,
-        lmbdas=(0.0, 0.1, 1.0),
-        cv=3,
-        random_state=0,
-    )
     base = MLPClassifierBook(random_state=0)
-    one = BookSearchCV(base, **settings).fit(X_train[:600], y_train[:600])
-    two = BookSearchCV(base, **settings, max_passes=2).fit(X_train[:600], y_train[:600])
+    one = BookSearchCV(base, **SMALL_SEARCH).fit(X_train[:600], y_train[:600])
+    two = BookSearchCV(base, **SMALL_SEARCH, max_passes=2).fit(
+        X_train[:600], y_train[:600]
+    )
     first = [result for result in two.stages_ if result.pass_number == 1]
     second = [result for result in two.stages_ if result.pass_number == 2]
     assert [r.chosen for r in first] == [r.chosen for r in one.stages_]
@@ -195,14 +199,7 @@ def test_a_candidate_whose_eta_was_re_tuned_before_is_not_re_tuned_again(
     monkeypatch.setattr(_stages._LearningRateThreshold, "run", counted)
     X_train, _, y_train, _ = digits_split
     search = BookSearchCV(
-        MLPClassifierBook(random_state=0),
-        stages=("learning_rate_threshold", "epochs", "activation", "lmbda"),
-        learning_rates=(0.1, 1.0, 10.0),
-        max_epochs=20,
-        lmbdas=(0.0, 0.1, 1.0),
-        cv=3,
-        random_state=0,
-        max_passes=3,
+        MLPClassifierBook(random_state=0), **SMALL_SEARCH, max_passes=3
     ).fit(X_train[:600], y_train[:600])
     activations = [r for r in search.stages_ if r.name == "activation"]
     assert [r.chosen for r in activations] == ["tanh", "tanh"]
