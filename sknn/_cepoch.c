@@ -189,6 +189,14 @@ static void release_views(Views *v)
     v->n = 0;
 }
 
+/* Release and free the views of one call; return ``result``. */
+static PyObject *free_views(Views *v, PyObject *result)
+{
+    release_views(v);
+    PyMem_Free(v);
+    return result;
+}
+
 /* A C-contiguous buffer of the given item size, or NULL for None when allowed. */
 static int get_buffer(Views *v, PyObject *obj, Py_ssize_t itemsize, int writable,
                       int optional, const char *what, void **ptr, Py_buffer **view_out)
@@ -389,12 +397,9 @@ static PyObject *py_train_block(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    result = Py_None;
-    Py_INCREF(result);
+    result = Py_NewRef(Py_None);
 done:
-    release_views(v);
-    PyMem_Free(v);
-    return result;
+    return free_views(v, result);
 }
 
 static PyObject *py_set_isa(PyObject *self, PyObject *arg)

@@ -38,8 +38,7 @@ static Views *dense_and_csr_views(PyObject *args, int writable, Py_buffer **xv,
         get_buffer(v, indptr, 8, 0, 0, "indptr", &buf, pv) < 0 ||
         get_buffer(v, indices, 4, writable, 0, "indices", &buf, iv) < 0 ||
         get_buffer(v, data, (*xv)->itemsize, writable, 0, "data", &buf, dv) < 0) {
-        release_views(v);
-        PyMem_Free(v);
+        free_views(v, NULL);
         return NULL;
     }
     return v;
@@ -89,12 +88,9 @@ static PyObject *py_count_row_nonzeros(PyObject *self, PyObject *args)
         }
         Py_END_ALLOW_THREADS
     }
-    result = Py_None;
-    Py_INCREF(result);
+    result = Py_NewRef(Py_None);
 done:
-    release_views(v);
-    PyMem_Free(v);
-    return result;
+    return free_views(v, result);
 }
 
 static PyObject *py_fill_csr(PyObject *self, PyObject *args)
@@ -147,12 +143,9 @@ static PyObject *py_fill_csr(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    result = Py_None;
-    Py_INCREF(result);
+    result = Py_NewRef(Py_None);
 done:
-    release_views(v);
-    PyMem_Free(v);
-    return result;
+    return free_views(v, result);
 }
 
 /* A row matches when it has as many nonzeros as its CSR row and X holds
@@ -196,7 +189,5 @@ static PyObject *py_csr_matches(PyObject *self, PyObject *args)
             CSR_MATCHES_ROWS(float);
         Py_END_ALLOW_THREADS
     }
-    release_views(v);
-    PyMem_Free(v);
-    return PyBool_FromLong(same);
+    return free_views(v, PyBool_FromLong(same));
 }

@@ -59,7 +59,8 @@ class _ChoiceStage(_Stage):
         if not self.retune:
             return candidate
         stage = _LearningRateThreshold()
-        known = run.thresholds.get(run.threshold_key(candidate))
+        key = run.threshold_key(candidate)
+        known = run.thresholds.get(key)
         # Re-tuning is worth its fits only if scoring the candidate fits too.
         batches = [run.search_units([candidate])]
         if known is None:
@@ -73,7 +74,7 @@ class _ChoiceStage(_Stage):
                 known = stage.run(run, candidate).chosen
             except _NoLearningRateFell:
                 known = np.nan
-            run.thresholds[run.threshold_key(candidate)] = known
+            run.thresholds[key] = known
         if np.isnan(known):
             notes.append(
                 f"{_label(candidate, self.param)}: no learning rate made the "

@@ -8,7 +8,7 @@ share; this runs them, pass after pass, and records what each chose.
 
 from __future__ import annotations
 
-import math
+import itertools
 
 
 def run_stages(run, stages, progress):
@@ -31,19 +31,21 @@ def run_stages(run, stages, progress):
         chosen, is raised.
     """
     results = []
-    last_change = None  # where, in the order of ``stages``, the last pass changed one
+    placed = list(enumerate(stages))  # each stage with its place in the first pass
+    repeated = [(place, stage) for place, stage in placed if stage.repeated]
+    last_change = None  # the place of the last pass's last change
     for pass_number in _passes(run.settings):
         run.pass_number = pass_number
         later = pass_number > 1
-        todo = [s for s in stages if s.repeated] if later else stages
+        todo = repeated if later else placed
         changed_at = None
-        for number, stage in enumerate(todo, 1):
+        for number, (place, stage) in enumerate(todo, 1):
             where = f"{number}/{len(todo)} {stage.name}"
             if later:
-                if changed_at is None and stages.index(stage) > last_change:
+                if changed_at is None and place > last_change:
                     run.passes_ended = (
                         f"pass {pass_number} changed no choice; the stages after "
-                        f"{todo[number - 2].name} would choose as in pass "
+                        f"{todo[number - 2][1].name} would choose as in pass "
                         f"{pass_number - 1}"
                     )
                     return results, None
@@ -68,17 +70,10 @@ def run_stages(run, stages, progress):
             result.pass_number = pass_number
             results.append(result)
             if not result.skipped and run.choose(stage.param, result):
-                changed_at = stages.index(stage)
+                changed_at = place
             run.log(f"{where}: {result.reason}")
         last_change = changed_at
-        first_repeated = min(
-            (i for i, s in enumerate(stages) if s.repeated), default=None
-        )
-        if (
-            last_change is None
-            or first_repeated is None
-            or last_change < first_repeated
-        ):
+        if last_change is None or not repeated or last_change < repeated[0][0]:
             if later:
                 run.passes_ended = f"pass {pass_number} changed no choice"
             break  # the next pass would see the settings its stages saw
@@ -96,13 +91,17 @@ def _passes(settings):
     scores better, so it can only gain; it ends when the budget has no room
     for another fit and the refit (``passes_ended`` says why).
     """
+    if one_pass(settings):
+        return range(1, 2)
     limit = settings["max_passes"]
-    if limit is None:
-        limit = 1 if settings["max_time"] is None else math.inf
-    number = 1
-    while number <= limit:
-        yield number
-        number += 1
+    return itertools.count(1) if limit is None else range(1, limit + 1)
+
+
+def one_pass(settings):
+    """Whether the stages run once: ``max_passes=1``, or None without ``max_time``."""
+    return settings["max_passes"] == 1 or (
+        settings["max_passes"] is None and settings["max_time"] is None
+    )
 
 
 def _run_stage(run, stage):

@@ -27,7 +27,7 @@ from ._checks import (
     _check_validation_data,
     _checked_data,
 )
-from ._passes import run_stages
+from ._passes import one_pass, run_stages
 from ._progress import _SearchProgress
 from ._run import _Run
 
@@ -393,11 +393,8 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         splits = list(cv.split(X, y, groups))
         rng = check_random_state(self.random_state)
         run = _Run(self.estimator, X, y, fit_params, splits, prefix, settings, rng)
-        one_pass = settings["max_passes"] == 1 or (
-            settings["max_passes"] is None and settings["max_time"] is None
-        )
         progress = _SearchProgress(
-            self, X, y, len(settings["stages"]) if one_pass else None
+            self, X, y, len(settings["stages"]) if one_pass(settings) else None
         )
         with parallel_config(**run.hint), run.cancellable():
             self.stages_, self.interrupted_ = run_stages(
