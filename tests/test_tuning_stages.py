@@ -16,8 +16,11 @@ class ScriptedRun:
 
     prefix = ""
 
-    def __init__(self, score, train_score=1.0, budget_fits=None, **settings):
+    def __init__(
+        self, score, train_score=1.0, budget_fits=None, n_workers=1, **settings
+    ):
         self.score = score
+        self.workers = n_workers
         self.train_score = train_score
         self.budget_fits = budget_fits
         self.n_fits = 0
@@ -56,7 +59,7 @@ class ScriptedRun:
         return self.settings["min_improvement"]
 
     def n_workers(self):
-        return 1
+        return self.workers
 
     def refit_units(self, **candidate):
         return 1
@@ -126,6 +129,17 @@ def test_width_follows_small_gains_but_chooses_only_by_the_margin():
     assert result.tried == [*scores, (120, 120)]
     assert result.chosen == (120,)
     assert "chose [120]" in result.reason
+
+
+@pytest.mark.parametrize("n_workers", [1, 2, 4])
+def test_width_choices_do_not_depend_on_the_workers(n_workers):
+    # 60 scores below 30, so growth stops there, though 120 would have won:
+    # with idle workers the stage must not try 120 alongside 60 and take it.
+    scores = {(30,): 0.90, (60,): 0.89, (120,): 0.95, (30, 30): 0.88}
+    run = ScriptedRun(by_width(scores), n_workers=n_workers)
+    result = network_stages._Architecture().run(run)
+    assert result.tried == [(30,), (60,), (30, 30)]
+    assert result.chosen == (30,)
 
 
 def test_width_keeps_growing_up_to_max_width_then_tries_depth():
