@@ -192,9 +192,9 @@ def test_a_candidate_whose_eta_was_re_tuned_before_is_not_re_tuned_again(
     thresholds = []
     threshold = _stages._LearningRateThreshold.run
 
-    def counted(self, run, candidate=None):
+    def counted(self, run, candidate=None, start=None):
         thresholds.append((run.pass_number, (candidate or {}).get("activation")))
-        return threshold(self, run, candidate)
+        return threshold(self, run, candidate, start)
 
     monkeypatch.setattr(_stages._LearningRateThreshold, "run", counted)
     X_train, _, y_train, _ = digits_split

@@ -114,6 +114,13 @@ def _threshold(learning_rates, verdicts):
     return threshold, None
 
 
+def _window(learning_rates, start):
+    """Indices (lo, hi) of the rate nearest ``start`` (on a log scale) and its neighbours."""
+    logs = np.log(np.asarray(learning_rates, dtype=float))
+    nearest = int(np.argmin(np.abs(logs - math.log(start))))
+    return max(nearest - 1, 0), min(nearest + 1, len(learning_rates) - 1)
+
+
 def _mean_curve(histories):
     """The mean over folds of each epoch's cost; NaN where any fold's is missing.
 

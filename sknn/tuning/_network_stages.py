@@ -61,17 +61,18 @@ class _ChoiceStage(_Stage):
         stage = _LearningRateThreshold()
         key = run.threshold_key(candidate)
         known = run.thresholds.get(key)
+        start = stage.start(run)
         # Re-tuning is worth its fits only if scoring the candidate fits too.
         batches = [run.search_units([candidate])]
         if known is None:
-            batches.insert(0, stage.units(run, candidate))
+            batches.insert(0, stage.units(run, candidate, start))
         ok, why = run.affords(batches, run.refit_units(**candidate))
         if not ok:
             notes.append(f"{_label(candidate, self.param)} not tried ({why})")
             return None
         if known is None:
             try:
-                known = stage.run(run, candidate).chosen
+                known = stage.run(run, candidate, start).chosen
             except _NoLearningRateFell:
                 known = np.nan
             run.thresholds[key] = known

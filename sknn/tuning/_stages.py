@@ -30,6 +30,7 @@ from ._decisions import (
     _threshold,
     _tidy,
     _verdict_text,
+    _window,
 )
 
 QUICK_FEEDBACK_ROWS = 10_000
@@ -90,6 +91,14 @@ class _LearningRateThreshold(_Stage):
     largest eta whose cost falls, walking up from the smallest and stopping at
     the first that does not.
 
+    A candidate's re-tune (:meth:`run` with ``candidate``) starts from what
+    is known: the current network's threshold, ``learning_rate`` over
+    ``threshold_fraction``. It tries the coarse rate nearest to it and one on
+    either side, and walks further down (while the smallest tried does not
+    fall) or up (while the largest does) only as far as it must. A change of
+    width or activation moves the threshold by a step at most, so the walk
+    usually takes three coarse rates instead of all of them.
+
     The book judges one run on 50,000 images, whose cost curve is smooth. On
     smaller data one mini-batch order can make a cost tick up by chance, so
     each eta is run on every cross-validation training fold and its cost
@@ -109,10 +118,19 @@ class _LearningRateThreshold(_Stage):
     def planned_units(self, run):
         return self.units(run, {})
 
-    def units(self, run, candidate):
-        """The work of running this stage for ``candidate``, per fit."""
+    def start(self, run):
+        """Where a re-tune starts: the current network's threshold."""
+        return run.current("learning_rate") / run.settings["threshold_fraction"]
+
+    def units(self, run, candidate, start=None):
+        """The work of running this stage for ``candidate``, per fit.
+
+        From a ``start`` (a re-tune), the three coarse rates around it.
+        """
         settings = run.settings
         n_rates = len(settings["learning_rates"])
+        if start is not None:
+            n_rates = min(n_rates, 3)
         n_rates += len(settings["threshold_refine_factors"])
         quick = {**candidate, "epochs": settings["threshold_epochs"]}
         return [
@@ -121,13 +139,15 @@ class _LearningRateThreshold(_Stage):
             for train, _ in run.splits
         ]
 
-    def run(self, run, candidate=None):
+    def run(self, run, candidate=None, start=None):
         """Find the threshold of the network so far, changed by ``candidate``.
 
         The later stages call this again for each network they try
         ("when we increase the complexity of the network, the parameters
         need to be tuned again"), with ``candidate`` the parameters that
-        differ, e.g. ``{"hidden_layer_sizes": (60,)}``.
+        differ, e.g. ``{"hidden_layer_sizes": (60,)}``, and ``start`` the
+        threshold the walk over the coarse rates starts from (see
+        :meth:`start`; None: all of them at once).
         """
         settings = run.settings
         candidate = candidate or {}
@@ -183,13 +203,16 @@ class _LearningRateThreshold(_Stage):
             }
             verdicts.update(_slower_than_smaller(verdicts, final_costs))
 
-        coarse = settings["learning_rates"]
-        judge(fit(coarse))
+        coarse = list(settings["learning_rates"])
+        if start is None:
+            judge(fit(coarse))
+        else:
+            coarse = self._walk(coarse, start, lambda etas: judge(fit(etas)), verdicts)
         threshold, failure = _threshold(coarse, verdicts)
         if threshold is None:
             raise _NoLearningRateFell(
                 "No learning rate in learning_rates made the training cost fall: "
-                f"with {_fmt(coarse[0])}, the smallest, it "
+                f"with {_fmt(coarse[0])}, the smallest tried, it "
                 f"{_verdict_text(verdicts[coarse[0]])}. Chapter 3: try smaller "
                 "values, by factors of ten, until the cost decreases during the "
                 "first few epochs."
@@ -235,6 +258,27 @@ class _LearningRateThreshold(_Stage):
                 "lmbda": run.current("lmbda"),
             },
         )
+
+    @staticmethod
+    def _walk(coarse, start, try_rates, verdicts):
+        """Try the coarse rates around ``start``, widening while the walk needs it.
+
+        ``try_rates(etas)`` fits and judges them into ``verdicts``. Returns the
+        coarse rates tried, in order: a window in which the smallest falls
+        and one does not, unless the grid ended first.
+        """
+        lo, hi = _window(coarse, start)
+        try_rates(coarse[lo : hi + 1])
+        while True:
+            threshold, failure = _threshold(coarse[lo : hi + 1], verdicts)
+            if threshold is None and lo > 0:
+                lo -= 1
+                try_rates([coarse[lo]])
+            elif failure is None and hi < len(coarse) - 1:
+                hi += 1
+                try_rates([coarse[hi]])
+            else:
+                return coarse[lo : hi + 1]
 
     def _subsample(self, run, train):
         """The training fold's rows, or a stratified subsample of them."""
