@@ -93,7 +93,9 @@ def test_a_re_tune_walks_down_while_the_smallest_rate_does_not_fall():
 
 
 def test_a_re_tune_with_no_falling_rate_says_so():
-    with pytest.raises(_stages._NoLearningRateFell, match=r"0\.001, the smallest tried"):
+    with pytest.raises(
+        _stages._NoLearningRateFell, match=r"0\.001, the smallest tried"
+    ):
         threshold(1e-4, start=1.0)
 
 
