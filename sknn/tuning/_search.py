@@ -117,7 +117,8 @@ class BookSearchCV(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         The mini-batch sizes of the batch-size stage.
     batch_size_tolerance : float, default=0.002
         How far below the best mean CV score a faster mini-batch size may be,
-        in the units of ``scoring`` (0.002 is a fifth of a point of accuracy).
+        in the units of ``scoring`` (0.002 is a fifth of a point of accuracy);
+        it must also train in 90% of the best-scoring size's time.
     search : {"grid", "halving"}, default="grid"
         The search of the lambda and learning-rate stages: ``GridSearchCV``
         or ``HalvingGridSearchCV`` (successive halving, cheaper).
