@@ -122,9 +122,11 @@ def main(argv=None):
     parser.add_argument(
         "--short-fraction",
         type=float,
-        default=0.8,
+        default=0.9,
         help="the second search's budget as a fraction of MLPClassifier()'s "
-        "time (0: no second search)",
+        "time (0: no second search). The searches have overrun max_time by at "
+        "most 1.4%% in these runs, so 0.9 leaves them below MLPClassifier()'s "
+        "time",
     )
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument(
