@@ -9,6 +9,7 @@ import copy
 import os
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -120,15 +121,23 @@ def test_networks_too_narrow_to_split_train_on_as_before(layer_sizes):
     )
 
 
-def max_threads_during(fit):
-    """The most threads this process had while ``fit`` ran, and before it."""
+def max_threads_during(fit, lasting=0.0):
+    """The most threads this process had while ``fit`` ran, and before it.
+
+    With ``lasting``, a thread counts only once it has lived that many
+    seconds: a search's worker threads come and go with each batch, and
+    one pool's exiting threads can overlap the next pool's for a moment.
+    """
     tasks = f"/proc/{os.getpid()}/task"
     before = len(os.listdir(tasks)) + 1  # with the sampling thread
     seen, done = [before], threading.Event()
 
     def sample():
+        born = {}
         while not done.is_set():
-            seen.append(len(os.listdir(tasks)))
+            now = time.perf_counter()
+            born = {tid: born.get(tid, now) for tid in os.listdir(tasks)}
+            seen.append(sum(now - start >= lasting for start in born.values()))
 
     sampler = threading.Thread(target=sample)
     sampler.start()

@@ -320,10 +320,13 @@ def test_a_stage_whose_fits_leave_workers_idle_lends_them_to_its_fits():
         n_jobs=4,
         random_state=0,
     )
+    def most_threads():
+        return max_threads_during(lambda: clone(search).fit(X, y), lasting=0.02)
+
     with training_threads(1, min_work=0):
-        split, before_split = max_threads_during(lambda: clone(search).fit(X, y))
+        split, before_split = most_threads()
     with training_threads(1, min_work=10**18):
-        whole, before_whole = max_threads_during(lambda: clone(search).fit(X, y))
+        whole, before_whole = most_threads()
     assert (split - before_split) - (whole - before_whole) == 2
 
 
