@@ -320,6 +320,7 @@ def test_a_stage_whose_fits_leave_workers_idle_lends_them_to_its_fits():
         n_jobs=4,
         random_state=0,
     )
+
     def most_threads():
         return max_threads_during(lambda: clone(search).fit(X, y), lasting=0.02)
 
