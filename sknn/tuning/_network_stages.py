@@ -61,10 +61,10 @@ class _ChoiceStage(_Stage):
         stage = _LearningRateThreshold()
         key = run.threshold_key(candidate)
         known = run.thresholds.get(key)
-        start = stage.start(run)
         # Re-tuning is worth its fits only if scoring the candidate fits too.
         batches = [run.search_units([candidate])]
         if known is None:
+            start = stage.start(run)
             batches.insert(0, stage.units(run, candidate, start))
         ok, why = run.affords(batches, run.refit_units(**candidate))
         if not ok:

@@ -199,10 +199,11 @@ class _BatchSize(_Stage):
     below the best must train in ``FASTER`` (90%) of the best-scoring one's
     time: a speed-up smaller than that is within the timing noise of a
     shared machine, and the compiled loop trains every size about as fast
-    (MNIST: within 3%), so a score would be given up for nothing. Fit times are only
-    comparable on the same data, so this stage always runs a full grid, even
-    with ``search="halving"``. Times are measured, so unlike the other
-    choices this one can differ between runs when two sizes are about as fast.
+    (MNIST: within 3%), so a score would be given up for nothing. Fit times
+    are only comparable on the same data, so this stage always runs a full
+    grid, even with ``search="halving"``. Times are measured, so unlike the
+    other choices this one can differ between runs when two sizes are about
+    as fast.
     """
 
     name = "batch_size"

@@ -125,12 +125,13 @@ class _LearningRateThreshold(_Stage):
     def units(self, run, candidate, start=None):
         """The work of running this stage for ``candidate``, per fit.
 
-        From a ``start`` (a re-tune), the three coarse rates around it.
+        From a ``start`` (a re-tune), the coarse rates its walk tries first.
         """
         settings = run.settings
         n_rates = len(settings["learning_rates"])
         if start is not None:
-            n_rates = min(n_rates, 3)
+            lo, hi = _window(settings["learning_rates"], start)
+            n_rates = hi - lo + 1
         n_rates += len(settings["threshold_refine_factors"])
         quick = {**candidate, "epochs": settings["threshold_epochs"]}
         return [
